@@ -1,0 +1,13 @@
+//! puqbackup: backups of a WireGuard VPN control panel's configuration, as
+//! zip archives that carry the list of their own files with SHA-256 sums.
+//!
+//! The library holds the archive format ([`format`]), a zip reader that trusts
+//! nothing ([`zipfile`]), and the operations built on them: [`create`],
+//! [`verify`] and [`inspect`]. The documented API error texts live in
+//! [`catalogue`]; everything that reports one of them takes it from there.
+
+pub mod catalogue;
+pub mod create;
+pub mod format;
+pub mod verify;
+pub mod zipfile;

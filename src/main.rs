@@ -1,0 +1,11 @@
+//! The `puqbackup` command: create, inspect and verify backup archives of a
+//! WireGuard VPN control panel.
+//!
+//! Exit status: 0 on success, 1 when an archive is refused or invalid, 2 for
+//! usage errors and I/O failures.
+
+mod cli;
+
+fn main() -> std::process::ExitCode {
+    cli::main()
+}

@@ -1,0 +1,822 @@
+//! Checking a backup archive against the file list inside it.
+//!
+//! Checks run in this order, and every problem found is reported, not only
+//! the first:
+//! 1. the file can be read and is a zip archive;
+//! 2. it holds at least one file;
+//! 3. the file list exists, can be read, and names at least one file;
+//! 4. the number of files matches the list, then their names;
+//! 5. every entry is read to its end: CRC-32, declared size, and SHA-256
+//!    against the list;
+//! 6. hazards of names, entry types and the container's structure;
+//! 7. the metadata file.
+//!
+//! "The files in the archive" are its entries that are not folders, other
+//! than the file list itself: symlinks and special entries count, so that
+//! they can never hide beside a matching list.
+
+pub mod problem;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::fs::File;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::format::path::{PathHazard, path_hazards};
+use crate::format::{FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place};
+use crate::zipfile::layout::method_name;
+use crate::zipfile::{Entry, EntryKind, EntryReadError, Layout, LayoutError, ReadAt, read_entry};
+pub use problem::{Problem, ProblemCode, Severity};
+
+/// The default size cap: the declared uncompressed sizes of all entries
+/// together may not exceed it.
+pub const DEFAULT_MAX_SIZE: u64 = 32 << 30;
+
+/// The largest file list or metadata file that is read.
+const MAX_LIST_SIZE: u64 = 256 << 20;
+const MAX_METADATA_SIZE: u64 = 1 << 20;
+
+/// How many names a mismatch message spells out.
+const NAMES_SHOWN: usize = 10;
+
+/// How verification runs.
+#[derive(Debug, Clone, Copy)]
+pub struct VerifyOptions {
+    /// The cap on the declared uncompressed size of the whole archive.
+    pub max_size: u64,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        VerifyOptions {
+            max_size: DEFAULT_MAX_SIZE,
+        }
+    }
+}
+
+/// The verdict on one archive.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The archive as named by the caller.
+    pub archive: String,
+    /// Whether no problem of severity error was found.
+    pub valid: bool,
+    /// False when the file could not be read at all (an I/O failure, not bad
+    /// content).
+    pub readable: bool,
+    /// Number of files in the archive (entries that are not folders, the list
+    /// excluded).
+    pub files: usize,
+    /// Number of lines in the file list, when it could be read.
+    pub listed: Option<usize>,
+    /// Uncompressed bytes read and checked.
+    pub bytes_checked: u64,
+    /// The metadata, when it could be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<Metadata>,
+    /// Every problem, in the order the checks ran.
+    pub problems: Vec<Problem>,
+}
+
+impl Report {
+    fn new(archive: &str) -> Report {
+        Report {
+            archive: archive.to_string(),
+            valid: true,
+            readable: true,
+            files: 0,
+            listed: None,
+            bytes_checked: 0,
+            metadata: None,
+            problems: Vec::new(),
+        }
+    }
+
+    fn finish(mut self) -> Report {
+        self.valid = !self
+            .problems
+            .iter()
+            .any(|problem| problem.severity == Severity::Error);
+        self
+    }
+
+    /// The codes of the problems, in order.
+    pub fn codes(&self) -> Vec<ProblemCode> {
+        self.problems.iter().map(|problem| problem.code).collect()
+    }
+}
+
+/// Progress of a verification: uncompressed bytes checked so far, of a total.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// Verifies the archive at `path`.
+pub fn verify_path(path: &Path, options: &VerifyOptions, progress: Progress<'_>) -> Report {
+    let label = path.display().to_string();
+    match File::open(path) {
+        Ok(file) => {
+            if file.metadata().is_ok_and(|metadata| metadata.is_dir()) {
+                let mut report = Report::new(&label);
+                report.readable = false;
+                report.problems.push(Problem::new(
+                    ProblemCode::Unreadable,
+                    format!("`{label}` is a folder"),
+                ));
+                return report.finish();
+            }
+            verify_source(&file, &label, options, progress)
+        }
+        Err(error) => {
+            let mut report = Report::new(&label);
+            report.readable = false;
+            report.problems.push(Problem::new(
+                ProblemCode::Unreadable,
+                format!("cannot open `{label}`: {error}"),
+            ));
+            report.finish()
+        }
+    }
+}
+
+/// Verifies the archive in `source`, named `label` in the report.
+pub fn verify_source<S: ReadAt + ?Sized>(
+    source: &S,
+    label: &str,
+    options: &VerifyOptions,
+    progress: Progress<'_>,
+) -> Report {
+    let mut report = Report::new(label);
+
+    // 1. Readable, and a zip.
+    let layout = match Layout::read(source) {
+        Ok(layout) => layout,
+        Err(LayoutError::Io(error)) => {
+            report.readable = false;
+            report.problems.push(Problem::new(
+                ProblemCode::Unreadable,
+                format!("cannot read `{label}`: {error}"),
+            ));
+            return report.finish();
+        }
+        Err(LayoutError::NotZip(reason)) => {
+            report
+                .problems
+                .push(Problem::new(ProblemCode::NotAZip, reason));
+            return report.finish();
+        }
+    };
+
+    // 2. Not empty: at least one entry that is not a folder.
+    let files: Vec<&Entry> = layout
+        .entries
+        .iter()
+        .filter(|entry| entry.kind() != EntryKind::Directory)
+        .collect();
+    if files.is_empty() {
+        let detail = if layout.entries.is_empty() {
+            "the archive holds no entry".to_string()
+        } else {
+            format!(
+                "the archive holds {} folders and no file",
+                layout.entries.len()
+            )
+        };
+        report
+            .problems
+            .push(Problem::new(ProblemCode::EmptyArchive, detail));
+        return report.finish();
+    }
+
+    let mut checker = Checker {
+        source,
+        layout: &layout,
+        options,
+        report,
+        progress,
+        checked: 0,
+        total: layout
+            .entries
+            .iter()
+            .map(|entry| entry.central.uncompressed_size)
+            .fold(0u64, u64::saturating_add),
+    };
+
+    // 3. and 4. The list, then the files against it.
+    let list = checker.read_file_list();
+    let tree_files: Vec<&Entry> = files
+        .iter()
+        .copied()
+        .filter(|entry| entry.central.name != FILE_LIST_NAME.as_bytes())
+        .collect();
+    checker.report.files = tree_files.len();
+    if let Some(list) = &list {
+        checker.compare_with_list(list, &tree_files);
+    }
+
+    // 5. Every entry's data; 6. hazards; 7. metadata.
+    let listed_hashes: HashMap<&str, [u8; 32]> = list
+        .iter()
+        .flat_map(|list| list.files.iter())
+        .map(|file| (file.path.as_str(), file.sha256))
+        .collect();
+    checker.check_data(&listed_hashes);
+    let hazards = checker.hazards();
+    checker.report.problems.extend(hazards);
+    checker.check_metadata();
+    checker.report.finish()
+}
+
+struct Checker<'a, S: ReadAt + ?Sized> {
+    source: &'a S,
+    layout: &'a Layout,
+    options: &'a VerifyOptions,
+    report: Report,
+    progress: Progress<'a>,
+    checked: u64,
+    total: u64,
+}
+
+impl<S: ReadAt + ?Sized> Checker<'_, S> {
+    fn push(&mut self, problem: Problem) {
+        self.report.problems.push(problem);
+    }
+
+    /// Reads a small entry whole; answers `None` after reporting why not.
+    fn read_small(&mut self, entry: &Entry, limit: u64) -> Option<Vec<u8>> {
+        let name = entry.display_name();
+        if entry.central.uncompressed_size > limit {
+            self.push(
+                Problem::new(
+                    ProblemCode::SizeLimit,
+                    format!(
+                        "`{name}` declares {} bytes, more than the {limit} allowed for it",
+                        entry.central.uncompressed_size
+                    ),
+                )
+                .at(&name),
+            );
+            return None;
+        }
+        let mut content = Vec::new();
+        match read_entry(self.source, entry, |chunk| {
+            content.extend_from_slice(chunk);
+            Ok(())
+        }) {
+            Ok(digest) if digest.crc32 == entry.central.crc32 => Some(content),
+            Ok(_) => {
+                self.push(
+                    Problem::new(
+                        ProblemCode::CrcMismatch,
+                        format!("`{name}`: data does not match its CRC-32"),
+                    )
+                    .at(&name),
+                );
+                None
+            }
+            Err(error) => {
+                let problem = self.read_problem(&name, &error);
+                self.push(problem);
+                None
+            }
+        }
+    }
+
+    fn read_problem(&mut self, name: &str, error: &EntryReadError) -> Problem {
+        let code = match error {
+            EntryReadError::Io(_) | EntryReadError::Sink(_) => {
+                self.report.readable = false;
+                ProblemCode::Unreadable
+            }
+            EntryReadError::Corrupt(_) => ProblemCode::DataCorrupt,
+            EntryReadError::Oversized { .. } => ProblemCode::SizeMismatch,
+            EntryReadError::Unsupported(_) => ProblemCode::UnsupportedMethod,
+        };
+        Problem::new(code, format!("`{name}`: {error}")).at(name)
+    }
+
+    fn read_file_list(&mut self) -> Option<FileList> {
+        let layout = self.layout;
+        let Some(entry) = layout
+            .entries
+            .iter()
+            .find(|entry| entry.central.name == FILE_LIST_NAME.as_bytes())
+        else {
+            self.push(Problem::new(
+                ProblemCode::FileListMissing,
+                format!("the archive holds no `{FILE_LIST_NAME}`"),
+            ));
+            return None;
+        };
+        if entry.kind() != EntryKind::File || entry.is_encrypted() {
+            self.push(Problem::new(
+                ProblemCode::FileListMissing,
+                format!("`{FILE_LIST_NAME}` is not a readable regular file"),
+            ));
+            return None;
+        }
+        let bytes = self.read_small(entry, MAX_LIST_SIZE)?;
+        let (list, errors) = FileList::parse(&bytes);
+        let shown = errors.len().min(NAMES_SHOWN);
+        for error in &errors[..shown] {
+            self.push(
+                Problem::new(ProblemCode::FileListMalformed, error.to_string()).at(FILE_LIST_NAME),
+            );
+        }
+        if errors.len() > shown {
+            self.push(
+                Problem::new(
+                    ProblemCode::FileListMalformed,
+                    format!(
+                        "{} more malformed lines in the file list",
+                        errors.len() - shown
+                    ),
+                )
+                .at(FILE_LIST_NAME),
+            );
+        }
+        if list.is_empty() && errors.is_empty() {
+            self.push(Problem::new(
+                ProblemCode::FileListEmpty,
+                format!("`{FILE_LIST_NAME}` names no file"),
+            ));
+            return None;
+        }
+        self.report.listed = Some(list.files.len() + errors.len());
+        Some(list)
+    }
+
+    fn compare_with_list(&mut self, list: &FileList, files: &[&Entry]) {
+        let listed_count = self.report.listed.unwrap_or(list.files.len());
+        if listed_count != files.len() {
+            self.push(Problem::new(
+                ProblemCode::FileCountMismatch,
+                format!(
+                    "the archive holds {} files, the list names {listed_count}",
+                    files.len()
+                ),
+            ));
+        }
+
+        let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
+        for file in &list.files {
+            *listed.entry(file.path.as_str()).or_default() += 1;
+        }
+        for (path, count) in &listed {
+            if *count > 1 {
+                self.push(
+                    Problem::new(
+                        ProblemCode::FileListDuplicate,
+                        format!("the list names `{path}` {count} times"),
+                    )
+                    .at(*path),
+                );
+            }
+        }
+        let present: BTreeSet<String> = files.iter().map(|entry| entry.display_name()).collect();
+        let missing: Vec<&str> = listed
+            .keys()
+            .copied()
+            .filter(|path| !present.contains(*path))
+            .collect();
+        let extra: Vec<&str> = present
+            .iter()
+            .map(String::as_str)
+            .filter(|name| !listed.contains_key(name))
+            .collect();
+        // A name that is not UTF-8 never matches the list, even when its
+        // lossy form does.
+        let undecodable: Vec<String> = files
+            .iter()
+            .filter(|entry| entry.name().is_none())
+            .map(|entry| entry.display_name())
+            .collect();
+        if !missing.is_empty() || !extra.is_empty() || !undecodable.is_empty() {
+            let mut parts = Vec::new();
+            if !missing.is_empty() {
+                parts.push(format!("listed but missing {}", name_list(&missing)));
+            }
+            if !extra.is_empty() {
+                parts.push(format!("present but not listed {}", name_list(&extra)));
+            }
+            if !undecodable.is_empty() {
+                let names: Vec<&str> = undecodable.iter().map(String::as_str).collect();
+                parts.push(format!("names that are not UTF-8 {}", name_list(&names)));
+            }
+            self.push(Problem::new(
+                ProblemCode::FileNameMismatch,
+                parts.join("; "),
+            ));
+        }
+    }
+
+    fn check_data(&mut self, listed: &HashMap<&str, [u8; 32]>) {
+        let layout = self.layout;
+        let mut budget = self.options.max_size;
+        for entry in &layout.entries {
+            let name = entry.display_name();
+            if entry.is_encrypted()
+                || !matches!(entry.central.method, 0 | 8)
+                || entry.local.is_err()
+            {
+                // Reported among the hazards; nothing to read.
+                continue;
+            }
+            let declared = entry.central.uncompressed_size;
+            if declared > budget {
+                self.push(
+                    Problem::new(
+                        ProblemCode::SizeLimit,
+                        format!(
+                            "`{name}` declares {declared} bytes, past the cap of {} bytes \
+                             for the whole archive (raise it with --max-size)",
+                            self.options.max_size
+                        ),
+                    )
+                    .at(&name),
+                );
+                continue;
+            }
+            budget -= declared;
+
+            let before = self.checked;
+            let total = self.total;
+            let progress = &mut self.progress;
+            let mut done = before;
+            let result = read_entry(self.source, entry, |chunk| {
+                done += chunk.len() as u64;
+                progress(done, total);
+                Ok(())
+            });
+            self.checked = before.saturating_add(declared);
+            let digest = match result {
+                Ok(digest) => digest,
+                Err(error) => {
+                    let problem = self.read_problem(&name, &error);
+                    self.push(problem);
+                    continue;
+                }
+            };
+            self.report.bytes_checked += digest.size;
+            if digest.size != declared {
+                self.push(
+                    Problem::new(
+                        ProblemCode::SizeMismatch,
+                        format!(
+                            "`{name}`: {} bytes of data, {declared} declared",
+                            digest.size
+                        ),
+                    )
+                    .at(&name),
+                );
+            }
+            if digest.crc32 != entry.central.crc32 {
+                self.push(
+                    Problem::new(
+                        ProblemCode::CrcMismatch,
+                        format!(
+                            "`{name}`: CRC-32 of the data is {:#010x}, {:#010x} declared",
+                            digest.crc32, entry.central.crc32
+                        ),
+                    )
+                    .at(&name),
+                );
+            }
+            if let Some(expected) = entry.name().and_then(|text| listed.get(text))
+                && digest.sha256 != *expected
+            {
+                self.push(
+                    Problem::new(
+                        ProblemCode::HashMismatch,
+                        format!(
+                            "`{name}`: SHA-256 is {}, the list says {}",
+                            crate::zipfile::hex(&digest.sha256),
+                            crate::zipfile::hex(expected)
+                        ),
+                    )
+                    .at(&name),
+                );
+            }
+        }
+    }
+
+    fn hazards(&mut self) -> Vec<Problem> {
+        let layout = self.layout;
+        let mut found = Vec::new();
+        let mut names: HashMap<&[u8], usize> = HashMap::new();
+
+        for entry in &layout.entries {
+            let name = entry.display_name();
+            *names.entry(entry.central.name.as_slice()).or_default() += 1;
+
+            for hazard in path_hazards(&entry.central.name) {
+                let (code, detail) = match hazard {
+                    PathHazard::NotUtf8 => (ProblemCode::NonUtf8Name, "is not valid UTF-8"),
+                    PathHazard::Invalid => (
+                        ProblemCode::InvalidName,
+                        "is empty, holds NUL, or has empty or `.` components",
+                    ),
+                    PathHazard::Absolute => (ProblemCode::AbsolutePath, "starts at the root"),
+                    PathHazard::DriveLetter => {
+                        (ProblemCode::DriveLetter, "starts with a drive letter")
+                    }
+                    PathHazard::Traversal => (
+                        ProblemCode::PathTraversal,
+                        "climbs out of the target with `..`",
+                    ),
+                    PathHazard::Backslash => (
+                        ProblemCode::Backslash,
+                        "holds a backslash, which Windows readers take for a separator",
+                    ),
+                };
+                found.push(Problem::new(code, format!("name `{name}` {detail}")).at(&name));
+            }
+            match entry.kind() {
+                EntryKind::Symlink => found.push(
+                    Problem::new(ProblemCode::Symlink, format!("`{name}` is a symbolic link"))
+                        .at(&name),
+                ),
+                EntryKind::Special => found.push(
+                    Problem::new(
+                        ProblemCode::SpecialFile,
+                        format!(
+                            "`{name}` is a device, FIFO or socket (mode {:o})",
+                            entry.unix_mode().unwrap_or(0)
+                        ),
+                    )
+                    .at(&name),
+                ),
+                EntryKind::Directory => {
+                    if !entry.central.name.ends_with(b"/") {
+                        found.push(
+                            Problem::new(
+                                ProblemCode::DirectoryWithoutSlash,
+                                format!("folder entry `{name}` does not end with `/`"),
+                            )
+                            .at(&name),
+                        );
+                    }
+                    if entry.central.uncompressed_size > 0 {
+                        found.push(
+                            Problem::new(
+                                ProblemCode::MalformedEntry,
+                                format!(
+                                    "folder entry `{name}` holds {} bytes of data",
+                                    entry.central.uncompressed_size
+                                ),
+                            )
+                            .at(&name),
+                        );
+                    }
+                }
+                EntryKind::File => {}
+            }
+            if entry.unix_mode().is_some_and(|mode| mode & 0o7000 != 0) {
+                found.push(
+                    Problem::new(
+                        ProblemCode::SetuidBit,
+                        format!(
+                            "`{name}` has mode {:o}; setuid, setgid and sticky bits are never restored",
+                            entry.unix_mode().unwrap_or(0) & 0o7777
+                        ),
+                    )
+                    .at(&name),
+                );
+            }
+            if entry.is_encrypted() {
+                found.push(
+                    Problem::new(ProblemCode::Encrypted, format!("`{name}` is encrypted"))
+                        .at(&name),
+                );
+            }
+            if !matches!(entry.central.method, 0 | 8) {
+                found.push(
+                    Problem::new(
+                        ProblemCode::UnsupportedMethod,
+                        format!(
+                            "`{name}` uses compression method {} ({})",
+                            entry.central.method,
+                            method_name(entry.central.method)
+                        ),
+                    )
+                    .at(&name),
+                );
+            }
+            if Place::of(&name) == Place::Foreign {
+                found.push(
+                    Problem::new(
+                        ProblemCode::ForeignEntry,
+                        format!(
+                            "`{name}` is outside `config/`, `statistics/` and the format's own files"
+                        ),
+                    )
+                    .at(&name),
+                );
+            }
+            let disagreements = entry.header_disagreements();
+            if !disagreements.is_empty() {
+                found.push(
+                    Problem::new(
+                        ProblemCode::HeaderMismatch,
+                        format!("`{name}`: {}", disagreements.join("; ")),
+                    )
+                    .at(&name),
+                );
+            }
+            for note in &entry.notes {
+                found.push(
+                    Problem::new(ProblemCode::MalformedEntry, format!("`{name}`: {note}"))
+                        .at(&name),
+                );
+            }
+        }
+
+        let mut duplicated: Vec<(&[u8], usize)> =
+            names.into_iter().filter(|(_, count)| *count > 1).collect();
+        duplicated.sort_unstable();
+        for (name, count) in duplicated {
+            let name = String::from_utf8_lossy(name);
+            found.push(
+                Problem::new(
+                    ProblemCode::DuplicateName,
+                    format!("{count} entries are named `{name}`"),
+                )
+                .at(name.as_ref()),
+            );
+        }
+
+        let entry_name = |index: usize| {
+            layout
+                .entries
+                .get(index)
+                .map(Entry::display_name)
+                .unwrap_or_default()
+        };
+        for (first, second) in layout.overlaps() {
+            found.push(Problem::new(
+                ProblemCode::OverlappingEntries,
+                format!(
+                    "entries `{}` and `{}` share bytes",
+                    entry_name(first),
+                    entry_name(second)
+                ),
+            ));
+        }
+        for index in layout.entries_overlapping_directory() {
+            found.push(Problem::new(
+                ProblemCode::OverlappingEntries,
+                format!(
+                    "entry `{}` reaches into the central directory",
+                    entry_name(index)
+                ),
+            ));
+        }
+        for note in &layout.notes {
+            found.push(Problem::new(ProblemCode::MalformedArchive, note.clone()));
+        }
+
+        let leading = layout.leading_bytes();
+        if leading > 0 {
+            found.push(Problem::new(
+                ProblemCode::LeadingBytes,
+                format!("{leading} bytes come before the first entry"),
+            ));
+        }
+        if layout.trailing_bytes > 0 {
+            found.push(Problem::new(
+                ProblemCode::TrailingBytes,
+                format!(
+                    "{} bytes come after the end of central directory record",
+                    layout.trailing_bytes
+                ),
+            ));
+        }
+        match layout.gaps_in(self.source) {
+            Ok(gaps) => {
+                let inner = gaps.iter().filter(|gap| {
+                    gap.offset >= leading && gap.offset + gap.length < layout.file_length
+                });
+                for gap in inner {
+                    if gap.holds_local_header {
+                        found.push(Problem::new(
+                            ProblemCode::HiddenData,
+                            format!(
+                                "a local header at offset {} belongs to no listed entry",
+                                gap.offset
+                            ),
+                        ));
+                    } else {
+                        found.push(Problem::new(
+                            ProblemCode::UnaccountedBytes,
+                            format!(
+                                "{} bytes at offset {} belong to no record",
+                                gap.length, gap.offset
+                            ),
+                        ));
+                    }
+                }
+            }
+            Err(error) => {
+                self.report.readable = false;
+                found.push(Problem::new(
+                    ProblemCode::Unreadable,
+                    format!("cannot read `{}`: {error}", self.report.archive),
+                ));
+            }
+        }
+
+        if let Some(first) = layout.entries.first()
+            && first.central.name != FILE_LIST_NAME.as_bytes()
+            && layout
+                .entries
+                .iter()
+                .any(|entry| entry.central.name == FILE_LIST_NAME.as_bytes())
+        {
+            found.push(Problem::new(
+                ProblemCode::FileListNotFirst,
+                format!("`{FILE_LIST_NAME}` is not the first entry"),
+            ));
+        }
+        if !layout.entries.iter().any(|entry| {
+            entry
+                .name()
+                .is_some_and(|name| Place::of(name) == Place::Config)
+        }) {
+            found.push(Problem::new(
+                ProblemCode::ConfigMissing,
+                "the archive holds nothing under `config/`",
+            ));
+        }
+        found
+    }
+
+    fn check_metadata(&mut self) {
+        let layout = self.layout;
+        let Some(entry) = layout
+            .entries
+            .iter()
+            .find(|entry| entry.central.name == METADATA_NAME.as_bytes())
+        else {
+            self.push(Problem::new(
+                ProblemCode::MetadataMissing,
+                format!("the archive holds no `{METADATA_NAME}`"),
+            ));
+            return;
+        };
+        if entry.is_encrypted() || !matches!(entry.central.method, 0 | 8) {
+            return;
+        }
+        let Some(bytes) = self.read_small(entry, MAX_METADATA_SIZE) else {
+            return;
+        };
+        let metadata = match Metadata::from_json(&bytes) {
+            Ok(metadata) => metadata,
+            Err(reason) => {
+                self.push(
+                    Problem::new(
+                        ProblemCode::MetadataInvalid,
+                        format!("`{METADATA_NAME}`: {reason}"),
+                    )
+                    .at(METADATA_NAME),
+                );
+                return;
+            }
+        };
+        if metadata.format_version > FORMAT_VERSION {
+            self.push(Problem::new(
+                ProblemCode::UnsupportedVersion,
+                format!(
+                    "the archive follows format version {}, this build reads up to {FORMAT_VERSION}",
+                    metadata.format_version
+                ),
+            ));
+        }
+        let has_statistics = layout.entries.iter().any(|entry| {
+            entry
+                .name()
+                .is_some_and(|name| Place::of(name) == Place::Statistics)
+        });
+        if metadata.statistics != has_statistics {
+            let detail = if metadata.statistics {
+                "the metadata says statistics are included, the archive holds none"
+            } else {
+                "the metadata says statistics are left out, the archive holds some"
+            };
+            self.push(Problem::new(ProblemCode::StatisticsMismatch, detail));
+        }
+        self.report.metadata = Some(metadata);
+    }
+}
+
+/// `` `a`, `b` and 3 more `` for messages.
+fn name_list(names: &[&str]) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .take(NAMES_SHOWN)
+        .map(|name| format!("`{name}`"))
+        .collect();
+    let mut text = shown.join(", ");
+    if names.len() > NAMES_SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - NAMES_SHOWN));
+    }
+    text
+}
