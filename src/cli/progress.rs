@@ -40,11 +40,7 @@ impl ProgressLine {
             return;
         }
         self.last_drawn = Some(Instant::now());
-        let percent = if total == 0 {
-            100
-        } else {
-            done.saturating_mul(100) / total
-        };
+        let percent = done.saturating_mul(100).checked_div(total).unwrap_or(100);
         let mut stderr = std::io::stderr();
         let _ = write!(
             stderr,

@@ -294,15 +294,17 @@ fn write_archive(
                     .map_err(zip_error)?;
             }
             TreeItemKind::File => {
-                let method = if item.size == 0 {
-                    CompressionMethod::Stored
+                // Empty files and level 0 are stored; the zip writer takes a
+                // level only for deflate.
+                let level = options.compression_level.min(9);
+                let entry_options = if item.size == 0 || level == 0 {
+                    entry_options.compression_method(CompressionMethod::Stored)
                 } else {
-                    CompressionMethod::Deflated
+                    entry_options
+                        .compression_method(CompressionMethod::Deflated)
+                        .compression_level(Some(i64::from(level)))
                 };
-                let entry_options = entry_options
-                    .compression_method(method)
-                    .compression_level(Some(i64::from(options.compression_level.min(9))))
-                    .large_file(item.size >= LARGE_FILE_THRESHOLD);
+                let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);
                 zip.start_file(item.archive_name.as_str(), entry_options)
                     .map_err(zip_error)?;
                 let (hash, length) = copy_hashed(&item.source, &mut zip, path)?;

@@ -681,6 +681,17 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                 format!("{leading} bytes come before the first entry"),
             ));
         }
+        let gaps = match layout.gaps_in(self.source) {
+            Ok(gaps) => gaps,
+            Err(error) => {
+                self.report.readable = false;
+                found.push(Problem::new(
+                    ProblemCode::Unreadable,
+                    format!("cannot read `{}`: {error}", self.report.archive),
+                ));
+                Vec::new()
+            }
+        };
         if layout.trailing_bytes > 0 {
             found.push(Problem::new(
                 ProblemCode::TrailingBytes,
@@ -690,36 +701,28 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                 ),
             ));
         }
-        match layout.gaps_in(self.source) {
-            Ok(gaps) => {
-                let inner = gaps.iter().filter(|gap| {
-                    gap.offset >= leading && gap.offset + gap.length < layout.file_length
-                });
-                for gap in inner {
-                    if gap.holds_local_header {
-                        found.push(Problem::new(
-                            ProblemCode::HiddenData,
-                            format!(
-                                "a local header at offset {} belongs to no listed entry",
-                                gap.offset
-                            ),
-                        ));
-                    } else {
-                        found.push(Problem::new(
-                            ProblemCode::UnaccountedBytes,
-                            format!(
-                                "{} bytes at offset {} belong to no record",
-                                gap.length, gap.offset
-                            ),
-                        ));
-                    }
-                }
-            }
-            Err(error) => {
-                self.report.readable = false;
+        // Stretches that no record accounts for: an unlisted local header is
+        // hidden data, anything else between the records is only noted. The
+        // stretch after the end record is already reported as trailing bytes.
+        for gap in gaps
+            .iter()
+            .filter(|gap| gap.offset + gap.length < layout.file_length)
+        {
+            if gap.holds_local_header {
                 found.push(Problem::new(
-                    ProblemCode::Unreadable,
-                    format!("cannot read `{}`: {error}", self.report.archive),
+                    ProblemCode::HiddenData,
+                    format!(
+                        "a local header at offset {} belongs to no listed entry",
+                        gap.offset
+                    ),
+                ));
+            } else if gap.offset >= leading {
+                found.push(Problem::new(
+                    ProblemCode::UnaccountedBytes,
+                    format!(
+                        "{} bytes at offset {} belong to no record",
+                        gap.length, gap.offset
+                    ),
                 ));
             }
         }

@@ -1008,15 +1008,15 @@ fn read_local_header<S: ReadAt + ?Sized>(
     // ZIP64 sizes: both follow in the extra field when either is saturated.
     let mut compressed_size = u64::from(compressed_size);
     let mut uncompressed_size = u64::from(uncompressed_size);
-    if compressed_size == u64::from(u32::MAX) || uncompressed_size == u64::from(u32::MAX) {
-        if let Some(field) = ExtraFields::parse(&extra).find(ZIP64_ID) {
-            let mut cursor = Cursor::new(&field.data);
-            if let Some(value) = cursor.u64() {
-                uncompressed_size = value;
-            }
-            if let Some(value) = cursor.u64() {
-                compressed_size = value;
-            }
+    let saturated =
+        compressed_size == u64::from(u32::MAX) || uncompressed_size == u64::from(u32::MAX);
+    if saturated && let Some(field) = ExtraFields::parse(&extra).find(ZIP64_ID) {
+        let mut cursor = Cursor::new(&field.data);
+        if let Some(value) = cursor.u64() {
+            uncompressed_size = value;
+        }
+        if let Some(value) = cursor.u64() {
+            compressed_size = value;
         }
     }
 
