@@ -3,11 +3,16 @@
 //!
 //! The library holds the archive format ([`format`]), a zip reader that trusts
 //! nothing ([`zipfile`]), and the operations built on them: [`create`],
-//! [`verify`] and [`inspect`]. The documented API error texts live in
-//! [`catalogue`]; everything that reports one of them takes it from there.
+//! [`verify`], [`inspect`] and [`restore`]. The documented API error texts
+//! live in [`catalogue`]; everything that reports one of them takes it from
+//! there.
+
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod catalogue;
 pub mod create;
 pub mod format;
+pub mod lock;
+pub mod restore;
 pub mod verify;
 pub mod zipfile;

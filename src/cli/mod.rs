@@ -3,6 +3,7 @@
 mod create;
 mod inspect;
 mod progress;
+mod restore;
 mod verify;
 
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ enum Command {
     Create(create::Args),
     Verify(verify::Args),
     Inspect(inspect::Args),
+    Restore(restore::Args),
 }
 
 /// Exit status for a refused or invalid archive.
@@ -38,6 +40,7 @@ pub fn main() -> ExitCode {
         Command::Create(args) => create::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Inspect(args) => inspect::run(args),
+        Command::Restore(args) => restore::run(args),
     };
     match result {
         Ok(code) => code,

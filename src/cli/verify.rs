@@ -30,6 +30,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let options = VerifyOptions {
         max_size: args.max_size,
+        ..VerifyOptions::default()
     };
     let mut any_invalid = false;
     let mut any_unreadable = false;

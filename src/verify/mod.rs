@@ -45,12 +45,16 @@ const NAMES_SHOWN: usize = 10;
 pub struct VerifyOptions {
     /// The cap on the declared uncompressed size of the whole archive.
     pub max_size: u64,
+    /// Whether entries are read to their end (step 5). Restore turns it off
+    /// for its pre-check, because it checks every entry as it extracts it.
+    pub read_data: bool,
 }
 
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
             max_size: DEFAULT_MAX_SIZE,
+            read_data: true,
         }
     }
 }
@@ -437,6 +441,9 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                 continue;
             }
             budget -= declared;
+            if !self.options.read_data {
+                continue;
+            }
 
             let before = self.checked;
             let total = self.total;

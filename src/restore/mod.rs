@@ -1,0 +1,293 @@
+//! Restoring a backup: the live configuration tree (and the statistics tree,
+//! when the backup holds one) replaced by the archive's, all at once or not
+//! at all.
+//!
+//! A restore runs in this order:
+//! 1. take the data folder's lock, and recover from any interrupted restore;
+//! 2. check the archive as `verify` does, without reading data: readable, a
+//!    zip, not empty, a non-empty file list, counts, names, then hazards.
+//!    Nothing is written before every check passes;
+//! 3. extract into staging folders beside the live trees, each file checked
+//!    against its CRC-32, size and SHA-256 as it is written, and synced;
+//! 4. swap the staged trees in with atomic exchanges, journaled so that a
+//!    crash leaves either every old tree or every new one;
+//! 5. keep the old trees as snapshots (one by default) and remove older ones.
+//!
+//! Any failure before the swap removes the staging folders and leaves the
+//! live trees exactly as they were.
+
+pub mod fs;
+pub mod plan;
+mod stage;
+mod swap;
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::catalogue::ApiError;
+use crate::format::{FILE_LIST_NAME, FileList, Place};
+use crate::lock::{DataLock, LockError};
+use crate::verify::{Problem, ProblemCode, Severity, VerifyOptions, verify_source};
+use crate::zipfile::{Layout, read_entry};
+pub use fs::{FaultPlan, InjectedFailure, Operation, RestoreFs};
+pub use plan::{RestorePlan, plan_restore};
+use stage::StagedTree;
+pub use swap::TreePaths;
+
+/// Where and how to restore.
+#[derive(Debug, Clone)]
+pub struct RestoreOptions {
+    /// The live configuration tree.
+    pub config_dir: PathBuf,
+    /// The live statistics tree; without it, statistics in a backup are
+    /// left out.
+    pub statistics_dir: Option<PathBuf>,
+    /// How many pre-restore snapshots of each tree to keep.
+    pub snapshots_to_keep: usize,
+    /// The size cap passed to the archive check.
+    pub max_size: u64,
+    /// Faults to inject, for tests and scenarios.
+    pub faults: FaultPlan,
+}
+
+impl RestoreOptions {
+    /// Options with one snapshot kept, the default size cap and no faults.
+    pub fn new(config_dir: impl Into<PathBuf>) -> RestoreOptions {
+        RestoreOptions {
+            config_dir: config_dir.into(),
+            statistics_dir: None,
+            snapshots_to_keep: 1,
+            max_size: crate::verify::DEFAULT_MAX_SIZE,
+            faults: FaultPlan::default(),
+        }
+    }
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreOutcome {
+    /// Files written into the live trees.
+    pub files: u64,
+    /// Folders created.
+    pub folders: u64,
+    /// Bytes written.
+    pub bytes: u64,
+    /// Whether the statistics tree was replaced.
+    pub statistics_restored: bool,
+    /// Snapshots of the old trees.
+    pub snapshots: Vec<PathBuf>,
+    /// What recovery and tidying did or could not do, one line each.
+    pub notes: Vec<String>,
+}
+
+/// Why a restore did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum RestoreError {
+    /// The archive failed the check; nothing was written.
+    #[error("{}", .0.message)]
+    Refused(Problem),
+    /// A step failed; the live trees are as they were.
+    #[error("{}", .error.with_cause(.detail))]
+    Failed {
+        /// The documented text.
+        error: ApiError,
+        /// The path and the cause.
+        detail: String,
+        /// Whether the archive is to blame (damaged data) rather than the
+        /// file system.
+        archive_at_fault: bool,
+    },
+    /// Another restore or a backup holds the lock.
+    #[error(transparent)]
+    Busy(LockError),
+    /// A file-system step outside the documented cases failed.
+    #[error("{action}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+impl RestoreError {
+    /// The documented API text of this failure, where one applies.
+    pub fn api_error(&self) -> Option<ApiError> {
+        match self {
+            RestoreError::Refused(problem) => problem.code.api_error(),
+            RestoreError::Failed { error, .. } => Some(*error),
+            RestoreError::Busy(_) | RestoreError::Io { .. } => None,
+        }
+    }
+
+    /// Whether the archive is to blame (so the command exits 1, not 2).
+    pub fn is_archive_fault(&self) -> bool {
+        match self {
+            RestoreError::Refused(problem) => problem.code != ProblemCode::Unreadable,
+            RestoreError::Failed {
+                archive_at_fault, ..
+            } => *archive_at_fault,
+            RestoreError::Busy(_) | RestoreError::Io { .. } => false,
+        }
+    }
+}
+
+/// An archive that passed the check, ready to extract.
+pub(crate) struct CheckedArchive {
+    pub(crate) file: File,
+    pub(crate) layout: Layout,
+    pub(crate) hashes: HashMap<String, [u8; 32]>,
+    pub(crate) has_statistics: bool,
+}
+
+/// Step 2: the archive's check, in the documented order, without reading
+/// data.
+pub(crate) fn check_archive(archive: &Path, max_size: u64) -> Result<CheckedArchive, RestoreError> {
+    let label = archive.display().to_string();
+    let file = File::open(archive).map_err(|error| {
+        RestoreError::Refused(Problem::new(
+            ProblemCode::Unreadable,
+            format!("cannot open `{label}`: {error}"),
+        ))
+    })?;
+    let options = VerifyOptions {
+        max_size,
+        read_data: false,
+    };
+    let report = verify_source(&file, &label, &options, &mut |_, _| {});
+    if let Some(problem) = report
+        .problems
+        .into_iter()
+        .find(|problem| problem.severity == Severity::Error)
+    {
+        return Err(RestoreError::Refused(problem));
+    }
+
+    // The check passed, so the layout and the list read cleanly.
+    let refused =
+        |detail: String| RestoreError::Refused(Problem::new(ProblemCode::Unreadable, detail));
+    let layout =
+        Layout::read(&file).map_err(|error| refused(format!("cannot read `{label}`: {error}")))?;
+    let list_entry = layout
+        .entries
+        .iter()
+        .find(|entry| entry.central.name == FILE_LIST_NAME.as_bytes())
+        .ok_or_else(|| refused(format!("`{FILE_LIST_NAME}` vanished from `{label}`")))?;
+    let mut list_bytes = Vec::new();
+    read_entry(&file, list_entry, |chunk| {
+        list_bytes.extend_from_slice(chunk);
+        Ok(())
+    })
+    .map_err(|error| refused(format!("`{FILE_LIST_NAME}`: {error}")))?;
+    let (list, _) = FileList::parse(&list_bytes);
+    let hashes = list
+        .files
+        .into_iter()
+        .map(|file| (file.path, file.sha256))
+        .collect();
+    let has_statistics = layout.entries.iter().any(|entry| {
+        entry
+            .name()
+            .is_some_and(|name| Place::of(name) == Place::Statistics)
+    });
+    Ok(CheckedArchive {
+        file,
+        layout,
+        hashes,
+        has_statistics,
+    })
+}
+
+/// Restores `archive` into the trees of `options`.
+///
+/// # Errors
+/// See [`RestoreError`]. Whatever fails, the live trees are either exactly as
+/// they were or, once the swap is committed, exactly the archive's.
+pub fn restore_archive(
+    archive: &Path,
+    options: &RestoreOptions,
+) -> Result<RestoreOutcome, RestoreError> {
+    let fs = RestoreFs::new(options.faults.clone());
+
+    // 1. The lock, then whatever an interrupted restore left behind.
+    let _lock = DataLock::take(&options.config_dir, true).map_err(|error| match error {
+        LockError::Busy(_) => RestoreError::Busy(error),
+        LockError::Io { path, source } => RestoreError::Io {
+            action: format!("cannot lock `{}`", path.display()),
+            source,
+        },
+    })?;
+    let config = TreePaths::of(&options.config_dir)?;
+    let statistics = options
+        .statistics_dir
+        .as_deref()
+        .map(TreePaths::of)
+        .transpose()?;
+    let journal = swap::journal_path(&options.config_dir)?;
+    let all_trees: Vec<TreePaths> = std::iter::once(config.clone())
+        .chain(statistics.clone())
+        .collect();
+    let mut notes = swap::recover(&all_trees, &journal, options.snapshots_to_keep, &fs)?;
+
+    // 2. The check.
+    let checked = check_archive(archive, options.max_size)?;
+
+    // 3. Staging: the configuration, and the statistics when the backup has
+    // them and a place for them was given.
+    let mut trees = vec![(Place::Config, config)];
+    match (&statistics, checked.has_statistics) {
+        (Some(paths), true) => trees.push((Place::Statistics, paths.clone())),
+        (None, true) => notes.push(
+            "the backup holds statistics; without a statistics folder they were left out"
+                .to_string(),
+        ),
+        _ => {}
+    }
+    let staged: Vec<StagedTree> = trees
+        .iter()
+        .map(|(place, paths)| StagedTree {
+            place: *place,
+            staging: paths.staging.clone(),
+        })
+        .collect();
+    let paths: Vec<TreePaths> = trees.iter().map(|(_, paths)| paths.clone()).collect();
+    let remove_staging = |fs: &RestoreFs| {
+        for tree in &paths {
+            let _ = fs.remove_tree(&tree.staging);
+        }
+    };
+    let counts = match stage::stage(
+        &checked.file,
+        &checked.layout,
+        &checked.hashes,
+        &staged,
+        &fs,
+    ) {
+        Ok(counts) => counts,
+        Err(error) => {
+            remove_staging(&fs);
+            return Err(error);
+        }
+    };
+
+    // 4. and 5. The swap, then snapshots.
+    let swapped = match swap::swap(&paths, &journal, options.snapshots_to_keep, &fs) {
+        Ok(swapped) => swapped,
+        Err(error) => {
+            remove_staging(&fs);
+            return Err(error);
+        }
+    };
+    notes.extend(swapped.notes);
+    Ok(RestoreOutcome {
+        files: counts.files,
+        folders: counts.folders,
+        bytes: counts.bytes,
+        statistics_restored: paths.len() > 1,
+        snapshots: swapped.snapshots,
+        notes,
+    })
+}

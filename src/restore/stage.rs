@@ -1,0 +1,283 @@
+//! Extracting a checked archive into staging folders beside the live trees.
+//!
+//! Every file is created new (never opened if it exists, never through a
+//! symlink), written as it is inflated, checked against its CRC-32, size and
+//! the SHA-256 in the list, given its mode without setuid, setgid or sticky
+//! bits, and synced. Folders get their modes last, deepest first, so that a
+//! read-only folder does not stop its own content from being written.
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use chrono::{Local, NaiveDate, TimeZone};
+
+use super::RestoreError;
+use super::fs::RestoreFs;
+use crate::catalogue::ApiError;
+use crate::format::Place;
+use crate::zipfile::dostime::DosTime;
+use crate::zipfile::extra::{EXTENDED_TIMESTAMP_ID, ExtraFields};
+use crate::zipfile::{Entry, EntryKind, EntryReadError, Layout, hex, read_entry};
+
+/// A tree being staged: the archive's top folder and where it goes.
+#[derive(Debug, Clone)]
+pub struct StagedTree {
+    /// `config` or `statistics`.
+    pub place: Place,
+    /// The staging folder.
+    pub staging: PathBuf,
+}
+
+/// What staging wrote.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct StageCounts {
+    /// Files written.
+    pub files: u64,
+    /// Folders created.
+    pub folders: u64,
+    /// Bytes written.
+    pub bytes: u64,
+}
+
+/// Extracts every entry of `trees`' places into their staging folders, which
+/// must not exist yet.
+///
+/// # Errors
+/// `Failed to create folder:`, `Failed to create file:` or `Failed to unzip
+/// file:` with the path and the cause. The staging folders may hold part of
+/// the tree afterwards; the caller removes them.
+pub fn stage(
+    archive: &File,
+    layout: &Layout,
+    hashes: &HashMap<String, [u8; 32]>,
+    trees: &[StagedTree],
+    fs: &RestoreFs,
+) -> Result<StageCounts, RestoreError> {
+    let mut counts = StageCounts::default();
+    let mut folder_modes: Vec<(PathBuf, u32)> = Vec::new();
+    let mut created_folders: Vec<PathBuf> = Vec::new();
+
+    for tree in trees {
+        fs.create_folder(&tree.staging)
+            .map_err(|error| failed(ApiError::CreateFolder, &tree.staging, error, false))?;
+        created_folders.push(tree.staging.clone());
+        // The tree's own mode when the archive has no entry for its folder.
+        folder_modes.push((tree.staging.clone(), 0o755));
+    }
+
+    for entry in &layout.entries {
+        let Some(name) = entry.name() else { continue };
+        let Some(tree) = trees.iter().find(|tree| tree.place == Place::of(name)) else {
+            continue;
+        };
+        let relative = relative_path(name);
+        let target = tree.staging.join(&relative);
+        let mode = entry.unix_mode().map(|mode| mode & 0o777);
+
+        match entry.kind() {
+            EntryKind::Directory => {
+                ensure_folders(&tree.staging, &relative, fs, &mut created_folders)?;
+                folder_modes.push((target, mode.unwrap_or(0o755)));
+            }
+            EntryKind::File => {
+                if let Some(parent) = relative.parent() {
+                    ensure_folders(&tree.staging, parent, fs, &mut created_folders)?;
+                }
+                let expected = hashes.get(name).copied();
+                counts.bytes += extract_file(archive, entry, name, &target, expected, fs)?;
+                fs.set_mode(&target, mode.unwrap_or(0o644))
+                    .map_err(|error| failed(ApiError::CreateFile, &target, error, false))?;
+                counts.files += 1;
+            }
+            // The pre-check refuses symlinks and special files; nothing
+            // else reaches this point.
+            EntryKind::Symlink | EntryKind::Special => {
+                return Err(RestoreError::Failed {
+                    error: ApiError::Unzip,
+                    detail: format!("`{name}` is not a regular file or folder"),
+                    archive_at_fault: true,
+                });
+            }
+        }
+    }
+
+    // Folder modes deepest first, then every folder synced so that its
+    // entries are on disk before the swap.
+    folder_modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
+    for (path, mode) in &folder_modes {
+        fs.set_mode(path, *mode)
+            .map_err(|error| failed(ApiError::CreateFolder, path, error, false))?;
+    }
+    for folder in created_folders.iter().rev() {
+        fs.sync_folder(folder)
+            .map_err(|error| failed(ApiError::CreateFolder, folder, error, false))?;
+    }
+    counts.folders = created_folders.len() as u64;
+    Ok(counts)
+}
+
+/// `config/a/b` → `a/b`; `config/` → ``.
+fn relative_path(name: &str) -> PathBuf {
+    let trimmed = name.trim_end_matches('/');
+    match trimmed.split_once('/') {
+        Some((_, rest)) => PathBuf::from(rest),
+        None => PathBuf::new(),
+    }
+}
+
+/// Creates each missing folder of `relative` under `root`.
+fn ensure_folders(
+    root: &Path,
+    relative: &Path,
+    fs: &RestoreFs,
+    created: &mut Vec<PathBuf>,
+) -> Result<(), RestoreError> {
+    let mut path = root.to_path_buf();
+    for component in relative.components() {
+        path.push(component);
+        match std::fs::symlink_metadata(&path) {
+            Ok(metadata) if metadata.is_dir() => continue,
+            Ok(_) => {
+                return Err(RestoreError::Failed {
+                    error: ApiError::CreateFolder,
+                    detail: format!("`{}`: a file of that name is in the way", path.display()),
+                    archive_at_fault: true,
+                });
+            }
+            Err(_) => {
+                fs.create_folder(&path)
+                    .map_err(|error| failed(ApiError::CreateFolder, &path, error, false))?;
+                created.push(path.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes one file, checking it as it goes; answers its size.
+fn extract_file(
+    archive: &File,
+    entry: &Entry,
+    name: &str,
+    target: &Path,
+    expected: Option<[u8; 32]>,
+    fs: &RestoreFs,
+) -> Result<u64, RestoreError> {
+    let mut file = fs
+        .create_file(target)
+        .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
+
+    let digest =
+        read_entry(archive, entry, |chunk| fs.write(&mut file, chunk)).map_err(|error| {
+            let (detail, archive_at_fault) = match &error {
+                EntryReadError::Sink(cause) => (
+                    format!("cannot write `{}`: {cause}", target.display()),
+                    false,
+                ),
+                EntryReadError::Io(cause) => (
+                    format!("cannot read the archive at `{name}`: {cause}"),
+                    false,
+                ),
+                other => (format!("`{name}`: {other}"), true),
+            };
+            RestoreError::Failed {
+                error: ApiError::Unzip,
+                detail,
+                archive_at_fault,
+            }
+        })?;
+
+    let mismatch = |detail: String| RestoreError::Failed {
+        error: ApiError::Unzip,
+        detail: format!("`{name}`: {detail}"),
+        archive_at_fault: true,
+    };
+    if digest.size != entry.central.uncompressed_size {
+        return Err(mismatch(format!(
+            "{} bytes of data, {} declared",
+            digest.size, entry.central.uncompressed_size
+        )));
+    }
+    if digest.crc32 != entry.central.crc32 {
+        return Err(mismatch(format!(
+            "CRC-32 is {:#010x}, {:#010x} declared",
+            digest.crc32, entry.central.crc32
+        )));
+    }
+    match expected {
+        Some(hash) if hash == digest.sha256 => {}
+        Some(hash) => {
+            return Err(mismatch(format!(
+                "SHA-256 is {}, the list says {}",
+                hex(&digest.sha256),
+                hex(&hash)
+            )));
+        }
+        None => return Err(mismatch("the file list has no line for it".to_string())),
+    }
+
+    if let Some(time) = modification_time(entry) {
+        fs.set_modified(&file, time)
+            .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
+    }
+    fs.sync_file(&file)
+        .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
+    Ok(digest.size)
+}
+
+/// The entry's modification time: the extended timestamp when present, else
+/// the DOS time read as local time.
+fn modification_time(entry: &Entry) -> Option<SystemTime> {
+    let fields = ExtraFields::parse(&entry.central.extra);
+    if let Some(field) = fields.find(EXTENDED_TIMESTAMP_ID)
+        && field.data.first().is_some_and(|flags| flags & 1 != 0)
+        && let Some(bytes) = field.data.get(1..5)
+    {
+        let seconds = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+        let seconds = u64::try_from(seconds).ok()?;
+        return SystemTime::UNIX_EPOCH.checked_add(Duration::from_secs(seconds));
+    }
+    let dos = DosTime::decode(entry.central.dos_date, entry.central.dos_time);
+    if !dos.is_valid() {
+        return None;
+    }
+    let naive = NaiveDate::from_ymd_opt(
+        i32::from(dos.year),
+        u32::from(dos.month),
+        u32::from(dos.day),
+    )?
+    .and_hms_opt(
+        u32::from(dos.hour),
+        u32::from(dos.minute),
+        u32::from(dos.second),
+    )?;
+    let local = Local.from_local_datetime(&naive).earliest()?;
+    Some(local.into())
+}
+
+fn failed(
+    error: ApiError,
+    path: &Path,
+    cause: std::io::Error,
+    archive_at_fault: bool,
+) -> RestoreError {
+    RestoreError::Failed {
+        error,
+        detail: format!("`{}`: {cause}", path.display()),
+        archive_at_fault,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_drop_the_top_folder() {
+        assert_eq!(relative_path("config/"), PathBuf::new());
+        assert_eq!(relative_path("config/a/b"), PathBuf::from("a/b"));
+        assert_eq!(relative_path("statistics/db/"), PathBuf::from("db"));
+    }
+}
