@@ -1,0 +1,304 @@
+//! `puqbackup verify`: verdicts, exit statuses, and the code and documented
+//! text of each problem it finds in damaged archives.
+
+// A test fails by panicking; `expect` says what was expected.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use puqbackup::zipfile::Layout;
+use support::{
+    Member, Tree, archive_bytes, exit_code, list_line, members, message_of, problems, puqbackup,
+    sample_config, stdout, verify_json, write_file, write_zip,
+};
+use tempfile::TempDir;
+
+/// The documented texts the messages must start with.
+const EMPTY_FILE_LIST: &str = "Empty list of files in file with file list";
+const FILE_COUNT_MISMATCH: &str =
+    "The number of files in the archive does not match the list of files in the file";
+const FILE_NAME_MISMATCH: &str = "Mismatch between files in archive and list of files";
+const UNZIP: &str = "Failed to unzip file:";
+const OPEN_ARCHIVE: &str = "Failed to open archive, ERROR:";
+const EMPTY_ARCHIVE: &str = "Empty archive";
+const BACKUP_READER: &str = "Error backup reader:";
+
+/// A fresh archive of the sample tree, as taken-apart members.
+fn sample_members() -> Vec<Member> {
+    members(&archive_bytes(sample_config().path()))
+}
+
+/// Replaces the data of the member `name`.
+fn set_data(members: &mut [Member], name: &str, data: &[u8]) {
+    let member = members
+        .iter_mut()
+        .find(|member| member.name == name)
+        .unwrap_or_else(|| panic!("no member `{name}`"));
+    member.data = data.to_vec();
+}
+
+/// Verifies `bytes` (written to a file) with `--json` and `extra` arguments,
+/// expecting exit status 1; answers the report.
+fn verify_invalid(bytes: &[u8], extra: &[&str]) -> serde_json::Value {
+    let folder = TempDir::new().unwrap();
+    let path = write_file(folder.path(), "damaged.zip", bytes);
+    let (code, mut reports) = verify_json(extra, &[&path]);
+    assert_eq!(reports.len(), 1);
+    let report = reports.remove(0);
+    assert_eq!(code, 1, "exit status for an invalid archive: {report:#}");
+    assert_eq!(report["valid"], false, "{report:#}");
+    report
+}
+
+/// Asserts that `report` has a `code` problem whose message starts with
+/// `text`, and answers that message.
+fn assert_problem(report: &serde_json::Value, code: &str, text: &str) -> String {
+    let message = message_of(report, code);
+    assert!(
+        message.starts_with(text),
+        "`{code}` message does not start with `{text}`: {message}"
+    );
+    message
+}
+
+/// Writes a fresh archive of the sample tree into `folder`.
+fn fresh_archive(folder: &Path) -> PathBuf {
+    support::create_in(sample_config().path(), None, folder).path
+}
+
+/// A fresh archive verifies: exit status 0 and a human verdict of valid.
+#[test]
+fn a_fresh_archive_is_valid() {
+    let folder = TempDir::new().unwrap();
+    let archive = fresh_archive(folder.path());
+
+    let output = puqbackup().arg("verify").arg(&archive).output().unwrap();
+    assert_eq!(exit_code(&output), 0, "{output:?}");
+    let text = stdout(&output);
+    assert!(
+        text.starts_with(&format!("{}: valid (", archive.display())),
+        "{text}"
+    );
+    assert!(!text.contains("error"), "{text}");
+}
+
+/// `--json` prints one object per archive, one per line, in argument order,
+/// each with `archive`, `valid` and `problems`.
+#[test]
+fn json_prints_one_object_per_archive() {
+    let folder = TempDir::new().unwrap();
+    let valid = fresh_archive(folder.path());
+    let invalid = write_file(folder.path(), "not.zip", b"plain text, not a zip archive\n");
+
+    let (code, reports) = verify_json(&[], &[&valid, &invalid, &valid]);
+    assert_eq!(code, 1);
+    assert_eq!(reports.len(), 3);
+    let verdicts: Vec<(&str, bool)> = reports
+        .iter()
+        .map(|report| {
+            assert!(report["problems"].is_array(), "{report}");
+            (
+                report["archive"].as_str().expect("archive is a string"),
+                report["valid"].as_bool().expect("valid is a bool"),
+            )
+        })
+        .collect();
+    let (valid, invalid) = (valid.to_str().unwrap(), invalid.to_str().unwrap());
+    assert_eq!(verdicts, [(valid, true), (invalid, false), (valid, true)]);
+    assert_eq!(problems(&reports[0]), []);
+}
+
+/// With several archives, one missing file makes the exit status 2 even
+/// beside an invalid one, and every archive is still reported.
+#[test]
+fn an_unreadable_archive_wins_over_an_invalid_one() {
+    let folder = TempDir::new().unwrap();
+    let valid = fresh_archive(folder.path());
+    let invalid = write_file(folder.path(), "not.zip", b"plain text");
+    let missing = folder.path().join("missing.zip");
+
+    assert_eq!(verify_json(&[], &[&valid, &valid]).0, 0);
+    assert_eq!(verify_json(&[], &[&valid, &invalid]).0, 1);
+    let (code, reports) = verify_json(&[], &[&valid, &missing, &invalid]);
+    assert_eq!(code, 2);
+    assert_eq!(reports.len(), 3);
+    assert_eq!(reports[1]["readable"], false);
+    message_of(&reports[1], "unreadable");
+    assert_eq!(verify_json(&[], &[&missing]).0, 2);
+}
+
+/// A file that is not a zip is `not-a-zip`, led by the open-archive text.
+#[test]
+fn a_file_that_is_not_a_zip_is_reported() {
+    let report = verify_invalid(b"This is not a zip. At all.\n", &[]);
+    assert_problem(&report, "not-a-zip", OPEN_ARCHIVE);
+}
+
+/// Rebuilding an archive's members with the `zip` crate keeps it valid, so
+/// the damage in the tests below is the only thing wrong with their input.
+#[test]
+fn a_rebuilt_archive_is_still_valid() {
+    let folder = TempDir::new().unwrap();
+    let path = write_file(folder.path(), "rebuilt.zip", &write_zip(&sample_members()));
+    let (code, reports) = verify_json(&[], &[&path]);
+    assert_eq!(code, 0, "{:#}", reports[0]);
+}
+
+/// An archive without the file list is `file-list-missing`.
+#[test]
+fn a_missing_file_list_is_reported() {
+    let mut members = sample_members();
+    members.retain(|member| member.name != "filelist.sha256");
+    let report = verify_invalid(&write_zip(&members), &[]);
+    assert_problem(&report, "file-list-missing", EMPTY_FILE_LIST);
+}
+
+/// A file list without a line is `file-list-empty`.
+#[test]
+fn an_empty_file_list_is_reported() {
+    let mut members = sample_members();
+    set_data(&mut members, "filelist.sha256", b"");
+    let report = verify_invalid(&write_zip(&members), &[]);
+    assert_problem(&report, "file-list-empty", EMPTY_FILE_LIST);
+}
+
+/// A list naming one file more than the archive holds is
+/// `file-count-mismatch`.
+#[test]
+fn a_count_mismatch_is_reported() {
+    let mut members = sample_members();
+    let mut list = members[0].data.clone();
+    list.extend_from_slice(list_line("config/ghost.conf", b"boo").as_bytes());
+    set_data(&mut members, "filelist.sha256", &list);
+
+    let report = verify_invalid(&write_zip(&members), &[]);
+    let message = assert_problem(&report, "file-count-mismatch", FILE_COUNT_MISMATCH);
+    assert!(message.contains('5') && message.contains('6'), "{message}");
+}
+
+/// A file renamed inside the archive is `file-name-mismatch`, naming both the
+/// listed file that is missing and the file that is not listed.
+#[test]
+fn a_name_mismatch_names_both_files() {
+    let mut members = sample_members();
+    let bob = members
+        .iter_mut()
+        .find(|member| member.name == "config/clients/bob.conf")
+        .unwrap();
+    bob.name = "config/clients/carol.conf".to_string();
+
+    let report = verify_invalid(&write_zip(&members), &[]);
+    let message = assert_problem(&report, "file-name-mismatch", FILE_NAME_MISMATCH);
+    assert!(message.contains("`config/clients/bob.conf`"), "{message}");
+    assert!(message.contains("`config/clients/carol.conf`"), "{message}");
+    let codes: Vec<String> = problems(&report)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert!(
+        !codes.contains(&"file-count-mismatch".to_string()),
+        "{codes:?}"
+    );
+}
+
+/// One flipped byte inside a deflated entry's data is caught by the reader:
+/// `crc-mismatch` or `data-corrupt` on that entry, led by the unzip text.
+#[test]
+fn a_flipped_byte_in_deflated_data_is_reported() {
+    let config = Tree::new();
+    let text: String = (0..2000)
+        .map(|line| format!("peer {line} allowed 10.0.{line}.0/24\n"))
+        .collect();
+    config
+        .file("peers.conf", &text)
+        .file("wg0.conf", "[Interface]\n");
+    let mut bytes = archive_bytes(config.path());
+
+    let layout = Layout::read(bytes.as_slice()).unwrap();
+    let entry = layout
+        .entries
+        .iter()
+        .find(|entry| entry.central.name == b"config/peers.conf")
+        .unwrap();
+    assert_eq!(entry.central.method, 8, "the entry is deflated");
+    let start = entry.data_offset().unwrap() as usize;
+    let middle = start + entry.central.compressed_size as usize / 2;
+    bytes[middle] ^= 0x55;
+
+    let report = verify_invalid(&bytes, &[]);
+    let found: Vec<(String, String)> = problems(&report)
+        .into_iter()
+        .filter(|(code, _)| code == "crc-mismatch" || code == "data-corrupt")
+        .collect();
+    assert!(!found.is_empty(), "{report:#}");
+    for (_, message) in found {
+        assert!(message.starts_with(UNZIP), "{message}");
+        assert!(message.contains("config/peers.conf"), "{message}");
+    }
+}
+
+/// Changed content with a correct CRC but the old hash in the list is
+/// `hash-mismatch`: the SHA-256 is checked, not only the CRC.
+#[test]
+fn changed_content_with_a_fresh_crc_is_a_hash_mismatch() {
+    let mut members = sample_members();
+    set_data(
+        &mut members,
+        "config/wg0.conf",
+        b"[Interface]\nPrivateKey = y\n",
+    );
+
+    let report = verify_invalid(&write_zip(&members), &[]);
+    let message = assert_problem(&report, "hash-mismatch", UNZIP);
+    assert!(message.contains("config/wg0.conf"), "{message}");
+    let codes: Vec<String> = problems(&report)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert_eq!(codes, ["hash-mismatch"], "only the hash differs");
+}
+
+/// A zip with no entry at all is `empty-archive`.
+#[test]
+fn an_archive_without_entries_is_empty() {
+    let report = verify_invalid(&write_zip(&[]), &[]);
+    assert_problem(&report, "empty-archive", EMPTY_ARCHIVE);
+}
+
+/// `--max-size` caps the declared size: a 4 KiB file under a 1 KiB cap is
+/// `size-limit`, and the default cap accepts the same archive.
+#[test]
+fn max_size_caps_the_declared_size() {
+    let config = Tree::new();
+    config.file("big.conf", vec![b'x'; 4096]);
+    let bytes = archive_bytes(config.path());
+
+    let report = verify_invalid(&bytes, &["--max-size", "1K"]);
+    assert_problem(&report, "size-limit", BACKUP_READER);
+
+    let folder = TempDir::new().unwrap();
+    let path = write_file(folder.path(), "ok.zip", &bytes);
+    assert_eq!(verify_json(&[], &[&path]).0, 0);
+}
+
+/// Verification goes on after the first problem: a renamed file, a changed
+/// file and a missing metadata file are all reported together.
+#[test]
+fn several_problems_are_reported_at_once() {
+    let mut members = sample_members();
+    members.retain(|member| member.name != "metadata.json");
+    set_data(&mut members, "config/wg0.conf", b"changed");
+    members
+        .iter_mut()
+        .find(|member| member.name == "config/clients/alice.conf")
+        .unwrap()
+        .name = "config/clients/mallory.conf".to_string();
+
+    let report = verify_invalid(&write_zip(&members), &[]);
+    assert_problem(&report, "file-count-mismatch", FILE_COUNT_MISMATCH);
+    assert_problem(&report, "file-name-mismatch", FILE_NAME_MISMATCH);
+    assert_problem(&report, "hash-mismatch", UNZIP);
+    assert_problem(&report, "metadata-missing", BACKUP_READER);
+}
