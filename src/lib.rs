@@ -9,5 +9,6 @@
 pub mod catalogue;
 pub mod create;
 pub mod format;
+pub mod inspect;
 pub mod verify;
 pub mod zipfile;
