@@ -432,3 +432,28 @@ fn foreign_zip_has_no_backup_files() {
     assert_eq!(json["backup"]["file_list"]["present"], false);
     assert_eq!(json["backup"]["metadata"]["present"], false);
 }
+
+/// A reader that stops early (a pipe into `head`) ends inspect quietly,
+/// text or JSON: no panic on the closed pipe. The output is larger than a
+/// pipe's buffer, so a write always meets the closed end.
+#[test]
+fn closed_pipe_is_not_a_crash() {
+    for format in [&["--json"][..], &[][..]] {
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("puqbackup"))
+            .arg("inspect")
+            .args(format)
+            .arg(peer("long_file_name_comment.zip"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{format:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}

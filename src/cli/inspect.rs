@@ -28,11 +28,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let file = File::open(&args.archive).with_context(|| format!("cannot open `{label}`"))?;
     let inspection = inspect_source(&file, &label)?;
 
-    if args.json {
-        super::print_json(&inspection)?;
+    // Written through `write_text` rather than `print_json`, whose
+    // `println!` panics when the reader of a pipe has gone.
+    let text = if args.json {
+        let mut json = serde_json::to_string(&inspection)?;
+        json.push('\n');
+        json
     } else {
-        write_text(&human::render(&inspection))?;
-    }
+        human::render(&inspection)
+    };
+    write_text(&text)?;
     Ok(if inspection.is_zip {
         ExitCode::SUCCESS
     } else {

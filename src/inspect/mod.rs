@@ -19,8 +19,8 @@ use serde::Serialize;
 use crate::zipfile::dostime::DosTime;
 use crate::zipfile::extra::{EXTENDED_TIMESTAMP_ID, ExtraField, ExtraFields};
 use crate::zipfile::layout::{
-    CentralHeader, DataDescriptor, EndRecord, FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, FLAG_UTF8, Gap,
-    LocalHeader, Zip64EndRecord, Zip64Locator, method_name,
+    DataDescriptor, EndRecord, FLAG_DATA_DESCRIPTOR, FLAG_ENCRYPTED, FLAG_UTF8, Gap, LocalHeader,
+    Zip64EndRecord, Zip64Locator, method_name,
 };
 use crate::zipfile::{Entry, EntryKind, Layout, LayoutError, ReadAt, hex};
 pub use backup::BackupView;
@@ -288,11 +288,6 @@ impl Flags {
             .collect();
         Flags { value, names }
     }
-
-    /// Whether the encrypted bit is set.
-    pub fn encrypted(&self) -> bool {
-        self.value & FLAG_ENCRYPTED != 0
-    }
 }
 
 /// A "version needed to extract" field.
@@ -535,7 +530,7 @@ fn name_hex(name: &[u8]) -> Option<String> {
 }
 
 fn describe_entry(entry: &Entry, offset_shift: u64) -> EntryView {
-    let central: &CentralHeader = &entry.central;
+    let central = &entry.central;
     let central_extra = ExtraFields::parse(&central.extra);
     let local_extra = entry
         .local
