@@ -12,6 +12,7 @@
 pub mod catalogue;
 pub mod create;
 pub mod format;
+pub mod inspect;
 pub mod lock;
 pub mod restore;
 pub mod verify;
