@@ -188,7 +188,6 @@ proptest! {
 
     /// The same holds for trees with empty files.
     #[test]
-    #[ignore = "create fails on any empty file: `Unsupported compression level` from the zip writer"]
     fn trees_with_empty_files_survive_create_and_verify(model in tree(true)) {
         round_trip(&model)?;
     }

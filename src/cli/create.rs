@@ -68,7 +68,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             "statistics": created.statistics,
         }))?;
     } else {
-        println!("{}", created.path.display());
+        super::write_text(&format!("{}\n", created.path.display()))?;
     }
     Ok(ExitCode::SUCCESS)
 }

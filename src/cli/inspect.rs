@@ -1,7 +1,6 @@
 //! `puqbackup inspect`: a forensic view of an archive.
 
 use std::fs::File;
-use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -28,8 +27,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let file = File::open(&args.archive).with_context(|| format!("cannot open `{label}`"))?;
     let inspection = inspect_source(&file, &label)?;
 
-    // Written through `write_text` rather than `print_json`, whose
-    // `println!` panics when the reader of a pipe has gone.
     let text = if args.json {
         let mut json = serde_json::to_string(&inspection)?;
         json.push('\n');
@@ -37,25 +34,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         human::render(&inspection)
     };
-    write_text(&text)?;
+    super::write_text(&text)?;
     Ok(if inspection.is_zip {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(super::EXIT_REFUSED)
     })
-}
-
-/// Writes the text to standard output; a reader that stopped early (a pipe
-/// into `head`) is not an error.
-fn write_text(text: &str) -> anyhow::Result<()> {
-    let mut stdout = io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
-        Err(error) if error.kind() != io::ErrorKind::BrokenPipe => {
-            Err(error).context("cannot write to standard output")
-        }
-        _ => Ok(()),
-    }
 }

@@ -53,9 +53,26 @@ pub fn main() -> ExitCode {
 
 /// Writes `value` as one line of JSON to standard output.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    let text = serde_json::to_string(value)?;
-    println!("{text}");
-    Ok(())
+    let mut text = serde_json::to_string(value)?;
+    text.push('\n');
+    write_text(&text)
+}
+
+/// Writes text to standard output. A reader that stopped early (a pipe into
+/// `head`) is not an error: the rest of the output is dropped quietly.
+fn write_text(text: &str) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(error) if error.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(error).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Parses a byte count: a number with an optional unit (`K`, `M`, `G`, `T`,

@@ -61,17 +61,18 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         "archive": archive, "dry_run": true, "plan": plan,
                     }))?;
                 } else {
-                    for path in &plan.added {
-                        println!("+ {path}");
+                    let mut text = String::new();
+                    for (mark, paths) in [
+                        ("+", &plan.added),
+                        ("~", &plan.changed),
+                        ("-", &plan.removed),
+                    ] {
+                        for path in paths {
+                            text.push_str(&format!("{mark} {}\n", path.escape_debug()));
+                        }
                     }
-                    for path in &plan.changed {
-                        println!("~ {path}");
-                    }
-                    for path in &plan.removed {
-                        println!("- {path}");
-                    }
-                    println!(
-                        "{} to add, {} to change, {} to remove, {} unchanged{}",
+                    text.push_str(&format!(
+                        "{} to add, {} to change, {} to remove, {} unchanged{}\n",
                         plan.added.len(),
                         plan.changed.len(),
                         plan.removed.len(),
@@ -81,7 +82,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                         } else {
                             ""
                         }
-                    );
+                    ));
+                    super::write_text(&text)?;
                 }
                 Ok(ExitCode::SUCCESS)
             }
@@ -99,8 +101,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     "archive": archive, "restored": true, "outcome": outcome,
                 }))?;
             } else {
-                println!(
-                    "restored `{archive}` into `{}`: {} files, {} folders{}",
+                let mut text = format!(
+                    "restored `{archive}` into `{}`: {} files, {} folders{}\n",
                     args.config_dir.display(),
                     outcome.files,
                     outcome.folders,
@@ -111,8 +113,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     }
                 );
                 for snapshot in &outcome.snapshots {
-                    println!("the old tree is kept at `{}`", snapshot.display());
+                    text.push_str(&format!(
+                        "the old tree is kept at `{}`\n",
+                        snapshot.display()
+                    ));
                 }
+                super::write_text(&text)?;
             }
             Ok(ExitCode::SUCCESS)
         }

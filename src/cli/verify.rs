@@ -46,7 +46,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if args.json {
             super::print_json(&report)?;
         } else {
-            print_human(&report);
+            super::write_text(&human(&report))?;
         }
     }
     Ok(if any_unreadable {
@@ -58,10 +58,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn print_human(report: &Report) {
+fn human(report: &Report) -> String {
     let verdict = if report.valid { "valid" } else { "INVALID" };
-    println!(
-        "{}: {verdict} ({} files, {} checked)",
+    let mut text = format!(
+        "{}: {verdict} ({} files, {} checked)\n",
         report.archive,
         report.files,
         human_bytes(report.bytes_checked)
@@ -71,10 +71,11 @@ fn print_human(report: &Report) {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        println!(
-            "  {severity} [{}]: {}",
+        text.push_str(&format!(
+            "  {severity} [{}]: {}\n",
             problem.code.as_str(),
             problem.message
-        );
+        ));
     }
+    text
 }

@@ -115,6 +115,10 @@ pub enum CreateError {
         /// What it is.
         kind: &'static str,
     },
+    /// A name that readers taking `\\` for a separator would see climb out
+    /// of the target.
+    #[error("`{0}` has a name that climbs out of the tree where `\\` separates folders: rename it")]
+    UnsafeName(PathBuf),
     /// A path in the tree is not valid UTF-8.
     #[error("`{0}` has a name that is not valid UTF-8")]
     NonUtf8Name(PathBuf),

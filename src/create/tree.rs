@@ -8,6 +8,7 @@ use std::time::SystemTime;
 use walkdir::WalkDir;
 
 use super::CreateError;
+use crate::format::path::{PathHazard, path_hazards};
 
 /// What a tree item is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,16 @@ pub fn walk_tree(root: &Path, top: &str) -> Result<Vec<TreeItem>, CreateError> {
         }
         if kind == TreeItemKind::Directory {
             archive_name.push('/');
+        }
+
+        // A name that is harmless here but climbs out of the target, or
+        // starts at a root, for a reader that takes `\` as a separator would
+        // make an archive that verify refuses: refuse it now instead.
+        if path_hazards(archive_name.as_bytes())
+            .iter()
+            .any(|hazard| *hazard != PathHazard::Backslash)
+        {
+            return Err(CreateError::UnsafeName(path.to_path_buf()));
         }
 
         let metadata = entry.metadata().map_err(|error| CreateError::Read {

@@ -339,27 +339,42 @@ impl Entry {
             format!("{:#06x} {:#06x}", central.dos_date, central.dos_time),
         );
 
-        // With a data descriptor the local header may leave CRC and sizes at
-        // zero; the descriptor must then carry the central values.
+        // With a data descriptor the local header may leave any of CRC and
+        // sizes at zero (writers differ in which); the descriptor must then
+        // carry the central values. A value that is given must agree.
         let streamed = local.flags & FLAG_DATA_DESCRIPTOR != 0;
-        let local_zero =
-            local.crc32 == 0 && local.compressed_size == 0 && local.uncompressed_size == 0;
-        if !(streamed && local_zero) {
-            differ(
+        let fields = [
+            (
                 "CRC-32",
-                format!("{:#010x}", local.crc32),
-                format!("{:#010x}", central.crc32),
-            );
-            differ(
+                u64::from(local.crc32),
+                u64::from(central.crc32),
+                true,
+            ),
+            (
                 "compressed size",
-                local.compressed_size.to_string(),
-                central.compressed_size.to_string(),
-            );
-            differ(
+                local.compressed_size,
+                central.compressed_size,
+                false,
+            ),
+            (
                 "uncompressed size",
-                local.uncompressed_size.to_string(),
-                central.uncompressed_size.to_string(),
-            );
+                local.uncompressed_size,
+                central.uncompressed_size,
+                false,
+            ),
+        ];
+        for (field, local_value, central_value, as_hex) in fields {
+            if streamed && local_value == 0 {
+                continue;
+            }
+            let show = |value: u64| {
+                if as_hex {
+                    format!("{value:#010x}")
+                } else {
+                    value.to_string()
+                }
+            };
+            differ(field, show(local_value), show(central_value));
         }
         if let Some(descriptor) = &self.data_descriptor {
             differ(
