@@ -3,6 +3,7 @@
 mod create;
 mod inspect;
 mod progress;
+mod recover;
 mod restore;
 mod verify;
 
@@ -25,6 +26,7 @@ enum Command {
     Verify(verify::Args),
     Inspect(inspect::Args),
     Restore(restore::Args),
+    Recover(recover::Args),
 }
 
 /// Exit status for a refused or invalid archive.
@@ -41,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Inspect(args) => inspect::run(args),
         Command::Restore(args) => restore::run(args),
+        Command::Recover(args) => recover::run(args),
     };
     match result {
         Ok(code) => code,

@@ -31,6 +31,7 @@ use crate::format::{
     BackupName, CONFIG_DIR, FILE_LIST_NAME, FORMAT_VERSION, METADATA_NAME, NameError,
     STATISTICS_DIR,
 };
+use crate::lock::{DataLock, LockError};
 use crate::zipfile::Layout;
 pub use tree::{TreeItem, TreeItemKind, walk_tree};
 
@@ -146,6 +147,9 @@ pub enum CreateError {
         /// The cause.
         source: zip::result::ZipError,
     },
+    /// A restore of the tree is running.
+    #[error(transparent)]
+    Busy(LockError),
     /// The final name is taken.
     #[error("`{0}` already exists")]
     Exists(PathBuf),
@@ -185,6 +189,13 @@ pub fn create_backup(options: &CreateOptions) -> Result<CreatedBackup, CreateErr
     if final_path.exists() {
         return Err(CreateError::Exists(final_path));
     }
+
+    // A restore swapping the tree meanwhile would make a backup of half of
+    // each; backups share the lock with each other.
+    let _lock = DataLock::take(&options.config_dir, false).map_err(|error| match error {
+        LockError::Busy(_) => CreateError::Busy(error),
+        LockError::Io { path, source } => CreateError::Read { path, source },
+    })?;
 
     // Walk both trees first: an unsupported file fails the backup before
     // anything is written.

@@ -201,6 +201,38 @@ pub(crate) fn check_archive(archive: &Path, max_size: u64) -> Result<CheckedArch
     })
 }
 
+/// Takes the lock and brings the trees of `options` back to a whole state
+/// after an interrupted restore; answers what it did, one line each. The
+/// server runs this at start; every restore runs it first.
+///
+/// # Errors
+/// When the lock is held elsewhere, or a tree cannot be put back.
+pub fn recover(options: &RestoreOptions) -> Result<Vec<String>, RestoreError> {
+    let fs = RestoreFs::new(options.faults.clone());
+    let _lock = lock_for_restore(&options.config_dir)?;
+    let (trees, journal) = companions(options)?;
+    swap::recover(&trees, &journal, options.snapshots_to_keep, &fs)
+}
+
+fn lock_for_restore(config_dir: &Path) -> Result<DataLock, RestoreError> {
+    DataLock::take(config_dir, true).map_err(|error| match error {
+        LockError::Busy(_) => RestoreError::Busy(error),
+        LockError::Io { path, source } => RestoreError::Io {
+            action: format!("cannot lock `{}`", path.display()),
+            source,
+        },
+    })
+}
+
+/// Every tree's companion paths (configuration first) and the journal's.
+fn companions(options: &RestoreOptions) -> Result<(Vec<TreePaths>, PathBuf), RestoreError> {
+    let mut trees = vec![TreePaths::of(&options.config_dir)?];
+    if let Some(statistics_dir) = &options.statistics_dir {
+        trees.push(TreePaths::of(statistics_dir)?);
+    }
+    Ok((trees, swap::journal_path(&options.config_dir)?))
+}
+
 /// Restores `archive` into the trees of `options`.
 ///
 /// # Errors
@@ -213,24 +245,11 @@ pub fn restore_archive(
     let fs = RestoreFs::new(options.faults.clone());
 
     // 1. The lock, then whatever an interrupted restore left behind.
-    let _lock = DataLock::take(&options.config_dir, true).map_err(|error| match error {
-        LockError::Busy(_) => RestoreError::Busy(error),
-        LockError::Io { path, source } => RestoreError::Io {
-            action: format!("cannot lock `{}`", path.display()),
-            source,
-        },
-    })?;
-    let config = TreePaths::of(&options.config_dir)?;
-    let statistics = options
-        .statistics_dir
-        .as_deref()
-        .map(TreePaths::of)
-        .transpose()?;
-    let journal = swap::journal_path(&options.config_dir)?;
-    let all_trees: Vec<TreePaths> = std::iter::once(config.clone())
-        .chain(statistics.clone())
-        .collect();
+    let _lock = lock_for_restore(&options.config_dir)?;
+    let (all_trees, journal) = companions(options)?;
     let mut notes = swap::recover(&all_trees, &journal, options.snapshots_to_keep, &fs)?;
+    let config = all_trees[0].clone();
+    let statistics = all_trees.get(1).cloned();
 
     // 2. The check.
     let checked = check_archive(archive, options.max_size)?;
