@@ -15,5 +15,7 @@ pub mod format;
 pub mod inspect;
 pub mod lock;
 pub mod restore;
+pub mod scenario;
+pub mod units;
 pub mod verify;
 pub mod zipfile;

@@ -4,6 +4,7 @@ mod create;
 mod inspect;
 mod progress;
 mod recover;
+mod replay;
 mod restore;
 mod verify;
 
@@ -27,6 +28,7 @@ enum Command {
     Inspect(inspect::Args),
     Restore(restore::Args),
     Recover(recover::Args),
+    Replay(replay::Args),
 }
 
 /// Exit status for a refused or invalid archive.
@@ -44,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Inspect(args) => inspect::run(args),
         Command::Restore(args) => restore::run(args),
         Command::Recover(args) => recover::run(args),
+        Command::Replay(args) => replay::run(args),
     };
     match result {
         Ok(code) => code,
@@ -78,48 +81,9 @@ fn write_text(text: &str) -> anyhow::Result<()> {
     }
 }
 
-/// Parses a byte count: a number with an optional unit (`K`, `M`, `G`, `T`,
-/// powers of 1024, with or without `iB`).
-fn parse_size(text: &str) -> Result<u64, String> {
-    let text = text.trim();
-    let split = text
-        .find(|character: char| !character.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (digits, unit) = text.split_at(split);
-    let number: u64 = digits
-        .parse()
-        .map_err(|_| format!("`{text}` is not a size (examples: 500M, 64G, 1048576)"))?;
-    let shift = match unit
-        .trim()
-        .to_ascii_uppercase()
-        .trim_end_matches("IB")
-        .trim_end_matches('B')
-    {
-        "" => 0,
-        "K" => 10,
-        "M" => 20,
-        "G" => 30,
-        "T" => 40,
-        _ => return Err(format!("`{text}` has an unknown unit (use K, M, G or T)")),
-    };
-    number
-        .checked_mul(1u64 << shift)
-        .ok_or_else(|| format!("`{text}` is too large"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn sizes_take_binary_units() {
-        assert_eq!(parse_size("1048576"), Ok(1 << 20));
-        assert_eq!(parse_size("64G"), Ok(64 << 30));
-        assert_eq!(parse_size("2MiB"), Ok(2 << 20));
-        assert!(parse_size("lots").is_err());
-        assert!(parse_size("5X").is_err());
-        assert!(parse_size("99999999999T").is_err());
-    }
 
     #[test]
     fn command_line_is_well_formed() {

@@ -4,6 +4,8 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
+use puqbackup::units::human_bytes;
+
 /// How long work runs before a progress line appears.
 const QUIET_PERIOD: Duration = Duration::from_millis(700);
 /// How often the line is redrawn.
@@ -57,21 +59,5 @@ impl ProgressLine {
         if self.last_drawn.is_some() {
             let _ = write!(std::io::stderr(), "\r\x1b[2K");
         }
-    }
-}
-
-/// `1.5 KiB`, `286.1 MiB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit < UNITS.len() - 1 {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
     }
 }

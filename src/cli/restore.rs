@@ -36,7 +36,7 @@ pub struct Args {
     keep_snapshots: usize,
 
     /// Cap on the declared uncompressed size of the archive (K, M, G, T units)
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
+    #[arg(long, value_name = "SIZE", value_parser = puqbackup::units::parse_size,
           default_value_t = DEFAULT_MAX_SIZE)]
     max_size: u64,
 

@@ -5,7 +5,9 @@ use std::process::ExitCode;
 
 use puqbackup::verify::{DEFAULT_MAX_SIZE, Report, Severity, VerifyOptions, verify_path};
 
-use super::progress::{ProgressLine, human_bytes};
+use puqbackup::units::human_bytes;
+
+use super::progress::ProgressLine;
 
 /// Verify backup archives against the file list inside them
 ///
@@ -22,7 +24,7 @@ pub struct Args {
     json: bool,
 
     /// Cap on the declared uncompressed size of an archive (K, M, G, T units)
-    #[arg(long, value_name = "SIZE", value_parser = super::parse_size,
+    #[arg(long, value_name = "SIZE", value_parser = puqbackup::units::parse_size,
           default_value_t = DEFAULT_MAX_SIZE)]
     max_size: u64,
 }

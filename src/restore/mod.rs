@@ -51,6 +51,9 @@ pub struct RestoreOptions {
     pub max_size: u64,
     /// Faults to inject, for tests and scenarios.
     pub faults: FaultPlan,
+    /// The panel's status when known (the server passes it); a restore runs
+    /// only when it is `OK`.
+    pub panel_status: Option<String>,
 }
 
 impl RestoreOptions {
@@ -62,6 +65,7 @@ impl RestoreOptions {
             snapshots_to_keep: 1,
             max_size: crate::verify::DEFAULT_MAX_SIZE,
             faults: FaultPlan::default(),
+            panel_status: None,
         }
     }
 }
@@ -132,6 +136,31 @@ impl RestoreError {
             } => *archive_at_fault,
             RestoreError::Busy(_) | RestoreError::Io { .. } => false,
         }
+    }
+}
+
+/// The path of the backup called `name` in `folder`.
+///
+/// # Errors
+/// `There is no backup with this name` when `name` is not a plain backup
+/// file name (no folder part, ending in `.zip`) or no such file exists.
+pub fn find_backup(folder: &Path, name: &str) -> Result<PathBuf, RestoreError> {
+    let missing = |detail: String| RestoreError::Failed {
+        error: ApiError::NoSuchBackup,
+        detail,
+        archive_at_fault: false,
+    };
+    let plain = !name.is_empty()
+        && name.ends_with(".zip")
+        && !name.starts_with('.')
+        && !name.contains(['/', '\\', '\0']);
+    if !plain {
+        return Err(missing(format!("`{name}` is not a backup name")));
+    }
+    let path = folder.join(name);
+    match std::fs::metadata(&path) {
+        Ok(metadata) if metadata.is_file() => Ok(path),
+        _ => Err(missing(format!("`{name}`"))),
     }
 }
 
@@ -243,6 +272,18 @@ pub fn restore_archive(
     options: &RestoreOptions,
 ) -> Result<RestoreOutcome, RestoreError> {
     let fs = RestoreFs::new(options.faults.clone());
+
+    // 0. The panel must be healthy: a restore under a loading panel would
+    // race its own start-up.
+    if let Some(status) = &options.panel_status
+        && status != "OK"
+    {
+        return Err(RestoreError::Failed {
+            error: ApiError::StatusNotOk,
+            detail: format!("the status is `{status}`"),
+            archive_at_fault: false,
+        });
+    }
 
     // 1. The lock, then whatever an interrupted restore left behind.
     let _lock = lock_for_restore(&options.config_dir)?;
