@@ -350,7 +350,7 @@ fn decode_hex(text: &str) -> Result<Vec<u8>, String> {
         .chars()
         .filter(|character| !character.is_whitespace())
         .collect();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(format!("`{text}` has an odd number of hex digits"));
     }
     digits
