@@ -40,9 +40,15 @@ fn committed_scenarios_pass() {
         })
         .count();
     assert!(count >= 50, "only {count} scenarios");
-    assert!(stdout.contains(&format!("{count} passed, 0 failed")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{count} passed, 0 failed")),
+        "{stdout}"
+    );
     let xml = std::fs::read_to_string(junit.path()).unwrap();
-    assert!(xml.contains(&format!("tests=\"{count}\" failures=\"0\"")), "{xml}");
+    assert!(
+        xml.contains(&format!("tests=\"{count}\" failures=\"0\"")),
+        "{xml}"
+    );
 }
 
 /// Each documented restore error that can happen offline has a scenario

@@ -217,17 +217,16 @@ impl RestoreFs {
         }
     }
 
-    /// Writes `bytes` to `path` atomically: a temporary file, synced, renamed
-    /// over the target, and the folder synced.
-    pub fn write_atomically(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
-        let temporary = path.with_extension("tmp");
-        let _ = fs::remove_file(&temporary);
-        let mut file = self.create_file(&temporary)?;
+    /// Writes `bytes` to `path` atomically: written to `temporary` (in the
+    /// same folder), synced, renamed over the target, and the folder synced.
+    pub fn write_atomically(&self, path: &Path, temporary: &Path, bytes: &[u8]) -> io::Result<()> {
+        let _ = fs::remove_file(temporary);
+        let mut file = self.create_file(temporary)?;
         self.write(&mut file, bytes)?;
         self.sync_file(&file)?;
         drop(file);
         self.step(Operation::Rename)?;
-        fs::rename(&temporary, path)?;
+        fs::rename(temporary, path)?;
         if let Some(parent) = path.parent() {
             self.sync_folder(parent)?;
         }

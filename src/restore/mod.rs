@@ -118,6 +118,26 @@ pub enum RestoreError {
 }
 
 impl RestoreError {
+    /// The same error with `text` added to its detail.
+    fn with_detail(self, text: String) -> RestoreError {
+        match self {
+            RestoreError::Failed {
+                error,
+                detail,
+                archive_at_fault,
+            } => RestoreError::Failed {
+                error,
+                detail: detail + &text,
+                archive_at_fault,
+            },
+            RestoreError::Io { action, source } => RestoreError::Io {
+                action: action + &text,
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// The documented API text of this failure, where one applies.
     pub fn api_error(&self) -> Option<ApiError> {
         match self {
@@ -334,13 +354,9 @@ pub fn restore_archive(
     };
 
     // 4. and 5. The swap, then snapshots.
-    let swapped = match swap::swap(&paths, &journal, options.snapshots_to_keep, &fs) {
-        Ok(swapped) => swapped,
-        Err(error) => {
-            remove_staging(&fs);
-            return Err(error);
-        }
-    };
+    // The swap cleans up after itself: on failure the staging folders may
+    // hold the old trees, which only the swap (or recovery) may touch.
+    let swapped = swap::swap(&paths, &journal, options.snapshots_to_keep, &fs)?;
     notes.extend(swapped.notes);
     Ok(RestoreOutcome {
         files: counts.files,

@@ -155,8 +155,11 @@ fn io_error(action: String) -> impl FnOnce(std::io::Error) -> RestoreError {
 ///
 /// # Errors
 /// `Unable to delete old configuration:` when a live tree cannot be moved
-/// aside; the trees already swapped are swapped back first, so the live trees
-/// are as they were. Other errors concern the journal.
+/// aside; other errors when the journal cannot be written or the swap cannot
+/// be made durable. On any error the swaps already made are undone, and the
+/// journal and staging folders are removed, so the live trees are exactly as
+/// they were. Only if undoing fails too are the journal and staging folders
+/// left for [`recover`], and the message says so.
 pub fn swap(
     trees: &[TreePaths],
     journal: &Path,
@@ -180,51 +183,83 @@ pub fn swap(
         phase: Phase::Swapping,
         trees: entries,
     };
-    write_journal(journal, &record, fs)?;
+    if let Err(error) = write_journal(journal, &record, fs) {
+        discard(trees, journal, fs);
+        return Err(error);
+    }
 
-    // The exchanges. A failure undoes the ones already made.
-    for (index, tree) in record.trees.iter().enumerate() {
+    // The exchanges, then their durability and the commit record.
+    let mut swapped = 0;
+    let mut failure = None;
+    for tree in &record.trees {
         let result = if tree.live_existed {
             fs.exchange(&tree.paths.staging, &tree.paths.live)
         } else {
             fs.swap_into_place(&tree.paths.staging, &tree.paths.live)
         };
-        if let Err(cause) = result {
-            let mut detail = format!("cannot move `{}` aside: {cause}", tree.paths.live.display());
-            for done in record.trees[..index].iter().rev() {
-                if let Err(undo) = unswap(done, fs) {
-                    detail.push_str(&format!(
-                        "; swapping `{}` back failed too: {undo}",
-                        done.paths.live.display()
-                    ));
-                    return Err(RestoreError::Failed {
-                        error: ApiError::DeleteOldConfiguration,
-                        detail,
-                        archive_at_fault: false,
-                    });
-                }
+        match result {
+            Ok(()) => swapped += 1,
+            Err(cause) => {
+                failure = Some(RestoreError::Failed {
+                    error: ApiError::DeleteOldConfiguration,
+                    detail: format!("cannot move `{}` aside: {cause}", tree.paths.live.display()),
+                    archive_at_fault: false,
+                });
+                break;
             }
-            let _ = fs.remove_file(journal);
-            return Err(RestoreError::Failed {
-                error: ApiError::DeleteOldConfiguration,
-                detail,
-                archive_at_fault: false,
-            });
         }
     }
-    for tree in &record.trees {
-        fs.sync_folder(&data_folder(&tree.paths.live))
-            .map_err(io_error(format!(
-                "cannot sync `{}`",
-                tree.paths.live.display()
-            )))?;
-    }
+    let failure = match failure {
+        Some(failure) => failure,
+        None => {
+            let committed = record
+                .trees
+                .iter()
+                .try_for_each(|tree| {
+                    let folder = data_folder(&tree.paths.live);
+                    fs.sync_folder(&folder)
+                        .map_err(io_error(format!("cannot sync `{}`", folder.display())))
+                })
+                .and_then(|()| {
+                    record.phase = Phase::Committed;
+                    write_journal(journal, &record, fs)
+                });
+            match committed {
+                // Committed: the new trees are live. The rest only tidies up.
+                Ok(()) => return Ok(finish(&record, journal, keep_snapshots, fs)),
+                Err(error) => error,
+            }
+        }
+    };
 
-    // Committed: the new trees are live. The rest only tidies up.
-    record.phase = Phase::Committed;
-    write_journal(journal, &record, fs)?;
-    let result = finish(&record, journal, keep_snapshots, fs);
-    Ok(result)
+    // Undo the swaps made, newest first.
+    for tree in record.trees[..swapped].iter().rev() {
+        if let Err(undo) = unswap(tree, fs) {
+            return Err(failure.with_detail(format!(
+                "; swapping `{}` back failed too: {undo}; `puqbackup recover` will put it back",
+                tree.paths.live.display()
+            )));
+        }
+    }
+    discard(trees, journal, fs);
+    Err(failure)
+}
+
+/// Removes the journal (and its temporary file) and the staging folders,
+/// which hold only staged trees when this runs.
+fn discard(trees: &[TreePaths], journal: &Path, fs: &RestoreFs) {
+    let _ = fs.remove_file(&temporary_journal(journal));
+    let _ = fs.remove_file(journal);
+    for tree in trees {
+        let _ = fs.remove_tree(&tree.staging);
+    }
+}
+
+/// Where the journal is written before it is renamed into place.
+fn temporary_journal(journal: &Path) -> PathBuf {
+    let mut name = journal.as_os_str().to_os_string();
+    name.push(".tmp");
+    PathBuf::from(name)
 }
 
 fn unswap(tree: &JournalTree, fs: &RestoreFs) -> std::io::Result<()> {
@@ -277,10 +312,11 @@ fn finish(record: &Journal, journal: &Path, keep: usize, fs: &RestoreFs) -> Swap
 
 fn write_journal(path: &Path, record: &Journal, fs: &RestoreFs) -> Result<(), RestoreError> {
     let text = serde_json::to_vec_pretty(record).unwrap_or_default();
-    fs.write_atomically(path, &text).map_err(io_error(format!(
-        "cannot write the journal `{}`",
-        path.display()
-    )))
+    fs.write_atomically(path, &temporary_journal(path), &text)
+        .map_err(io_error(format!(
+            "cannot write the journal `{}`",
+            path.display()
+        )))
 }
 
 /// Brings the trees back to a whole state after a crash: undoes a swap that
@@ -296,7 +332,15 @@ pub fn recover(
     fs: &RestoreFs,
 ) -> Result<Vec<String>, RestoreError> {
     let mut notes = Vec::new();
-    let _ = std::fs::remove_file(journal.with_extension("tmp"));
+    let temporary = temporary_journal(journal);
+    if std::fs::symlink_metadata(&temporary).is_ok() {
+        fs.remove_file(&temporary)
+            .map_err(io_error(format!("cannot remove `{}`", temporary.display())))?;
+        notes.push(format!(
+            "removed the unfinished journal `{}`",
+            temporary.display()
+        ));
+    }
 
     match std::fs::read(journal) {
         Ok(bytes) => {
@@ -307,6 +351,7 @@ pub fn recover(
                 })?;
             match record.phase {
                 Phase::Swapping => {
+                    let mut undone = false;
                     for tree in record.trees.iter().rev() {
                         let swapped = inode(&tree.paths.live).ok() == Some(tree.staged);
                         if swapped {
@@ -318,15 +363,37 @@ pub fn recover(
                                 "undid the interrupted swap of `{}`",
                                 tree.paths.live.display()
                             ));
+                            undone = true;
                         }
                     }
                     fs.remove_file(journal)
                         .map_err(io_error(format!("cannot remove `{}`", journal.display())))?;
+                    if !undone {
+                        notes.push(format!(
+                            "removed the journal `{}` of an interrupted restore that had swapped nothing",
+                            journal.display()
+                        ));
+                    }
                 }
                 Phase::Committed => {
-                    let result = finish(&record, journal, keep_snapshots, fs);
-                    notes.push("finished the tidying of an interrupted restore".to_string());
-                    notes.extend(result.notes);
+                    // A commit record whose trees are not live (undoing after
+                    // a failed commit got that far) is treated as no swap.
+                    let live = record
+                        .trees
+                        .iter()
+                        .all(|tree| inode(&tree.paths.live).ok() == Some(tree.staged));
+                    if live {
+                        let result = finish(&record, journal, keep_snapshots, fs);
+                        notes.push("finished the tidying of an interrupted restore".to_string());
+                        notes.extend(result.notes);
+                    } else {
+                        fs.remove_file(journal)
+                            .map_err(io_error(format!("cannot remove `{}`", journal.display())))?;
+                        notes.push(format!(
+                            "removed the journal `{}` of a restore that was undone",
+                            journal.display()
+                        ));
+                    }
                 }
             }
         }
