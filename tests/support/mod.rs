@@ -287,3 +287,299 @@ pub fn require_tool(tool: &str, package: &str) -> PathBuf {
             panic!("`{tool}` is not on PATH: install it (Debian/Ubuntu package `{package}`)")
         })
 }
+
+/// What a path in a tree is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeKind {
+    /// A folder.
+    Folder,
+    /// A regular file.
+    File,
+    /// A symbolic link (never followed).
+    Symlink,
+    /// A device, FIFO or socket.
+    Special,
+}
+
+/// One path of a tree as a restore must reproduce it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Node {
+    /// What it is.
+    pub kind: NodeKind,
+    /// Permission bits with setuid, setgid and sticky (`mode & 0o7777`).
+    pub mode: u32,
+    /// A file's content, a link's target; empty for folders.
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Contents are shown by size and hash, so that a failure stays short.
+        write!(
+            formatter,
+            "{:?} {:o} {} bytes {}",
+            self.kind,
+            self.mode,
+            self.bytes.len(),
+            &sha256_hex(&self.bytes)[..12]
+        )
+    }
+}
+
+/// A whole tree: relative path (`""` for the root itself) → node. A missing
+/// tree gives an empty image.
+pub type TreeImage = BTreeMap<String, Node>;
+
+/// Reads the tree at `root` without following symlinks.
+pub fn tree_image(root: &Path) -> TreeImage {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+
+    let mut image = TreeImage::new();
+    if std::fs::symlink_metadata(root).is_err() {
+        return image;
+    }
+    for item in walkdir::WalkDir::new(root).follow_links(false) {
+        let item = item.expect("the tree walks");
+        let metadata = item
+            .path()
+            .symlink_metadata()
+            .expect("metadata of a tree item");
+        let file_type = metadata.file_type();
+        let (kind, bytes) = if file_type.is_dir() {
+            (NodeKind::Folder, Vec::new())
+        } else if file_type.is_file() {
+            (
+                NodeKind::File,
+                std::fs::read(item.path()).expect("a file reads"),
+            )
+        } else if file_type.is_symlink() {
+            let target = std::fs::read_link(item.path()).expect("a link reads");
+            (
+                NodeKind::Symlink,
+                target.into_os_string().into_encoded_bytes(),
+            )
+        } else {
+            assert!(
+                file_type.is_fifo()
+                    || file_type.is_socket()
+                    || file_type.is_char_device()
+                    || file_type.is_block_device()
+            );
+            (NodeKind::Special, Vec::new())
+        };
+        let relative = item
+            .path()
+            .strip_prefix(root)
+            .expect("inside the tree")
+            .to_string_lossy()
+            .into_owned();
+        let mode = metadata.permissions().mode() & 0o7777;
+        image.insert(relative, Node { kind, mode, bytes });
+    }
+    image
+}
+
+/// The modification time of every path of the tree at `root`.
+pub fn modification_times(root: &Path) -> BTreeMap<String, std::time::SystemTime> {
+    walkdir::WalkDir::new(root)
+        .follow_links(false)
+        .into_iter()
+        .map(|item| {
+            let item = item.expect("the tree walks");
+            let modified = item
+                .path()
+                .symlink_metadata()
+                .and_then(|metadata| metadata.modified())
+                .expect("a modification time");
+            let relative = item.path().strip_prefix(root).expect("inside the tree");
+            (relative.to_string_lossy().into_owned(), modified)
+        })
+        .collect()
+}
+
+/// The paths at which two images differ, each with both sides, empty when
+/// they are equal.
+pub fn image_differences(actual: &TreeImage, expected: &TreeImage) -> Vec<String> {
+    let paths: std::collections::BTreeSet<&String> = actual.keys().chain(expected.keys()).collect();
+    paths
+        .into_iter()
+        .filter(|path| actual.get(*path) != expected.get(*path))
+        .map(|path| {
+            format!(
+                "`{path}`: {:?}, expected {:?}",
+                actual.get(path),
+                expected.get(path)
+            )
+        })
+        .collect()
+}
+
+/// Fails the test, naming every differing path, unless the tree at `root`
+/// is exactly `expected`.
+pub fn assert_tree(root: &Path, expected: &TreeImage, what: &str) {
+    let differences = image_differences(&tree_image(root), expected);
+    assert!(
+        differences.is_empty(),
+        "{what} (`{}`) differs:\n{}",
+        root.display(),
+        differences.join("\n")
+    );
+}
+
+/// A tree described in the test: files with content and mode, folders with
+/// mode, each path relative to the root.
+#[derive(Debug, Clone, Default)]
+pub struct ModelTree {
+    /// The root folder's mode.
+    pub root_mode: u32,
+    /// `(path, content, mode)`.
+    pub files: Vec<(String, Vec<u8>, u32)>,
+    /// `(path, mode)`, including empty folders.
+    pub folders: Vec<(String, u32)>,
+}
+
+impl ModelTree {
+    /// A tree with only its root, of mode 0755.
+    pub fn new() -> ModelTree {
+        ModelTree {
+            root_mode: 0o755,
+            ..ModelTree::default()
+        }
+    }
+
+    /// Adds a file (its folders must be added too, or get mode 0755).
+    pub fn file(mut self, path: &str, content: impl AsRef<[u8]>, mode: u32) -> ModelTree {
+        self.files
+            .push((path.to_string(), content.as_ref().to_vec(), mode));
+        self
+    }
+
+    /// Adds a folder.
+    pub fn folder(mut self, path: &str, mode: u32) -> ModelTree {
+        self.folders.push((path.to_string(), mode));
+        self
+    }
+
+    /// Writes the tree at `root`, which must not exist.
+    pub fn write_to(&self, root: &Path) {
+        std::fs::create_dir(root).expect("the model's root is created");
+        self.write_into(root);
+    }
+
+    /// Writes the tree into the empty folder `root`; modes are set last,
+    /// deepest first, so that read-only folders can be filled.
+    pub fn write_into(&self, root: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+
+        for (path, _) in &self.folders {
+            std::fs::create_dir_all(root.join(path)).expect("a model folder");
+        }
+        for (path, content, _) in &self.files {
+            let target = root.join(path);
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).expect("folders of a model file");
+            }
+            std::fs::write(&target, content).expect("a model file");
+        }
+        let mut modes: Vec<(PathBuf, u32)> = self
+            .files
+            .iter()
+            .map(|(path, _, mode)| (root.join(path), *mode))
+            .chain(
+                self.folders
+                    .iter()
+                    .map(|(path, mode)| (root.join(path), *mode)),
+            )
+            .collect();
+        modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
+        modes.push((root.to_path_buf(), self.root_mode));
+        for (path, mode) in modes {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))
+                .expect("a model mode");
+        }
+    }
+
+    /// The image a tree written from this model has.
+    pub fn image(&self) -> TreeImage {
+        let folder = TempDir::new().expect("a temporary folder");
+        let root = folder.path().join("model");
+        self.write_to(&root);
+        tree_image(&root)
+    }
+}
+
+/// Makes a backup of the models through the library into `out_dir` and
+/// answers the archive's path.
+pub fn backup_of(config: &ModelTree, statistics: Option<&ModelTree>, out_dir: &Path) -> PathBuf {
+    let sources = TempDir::new().expect("a temporary folder");
+    let config_root = sources.path().join("config");
+    config.write_to(&config_root);
+    let statistics_root = statistics.map(|model| {
+        let root = sources.path().join("statistics");
+        model.write_to(&root);
+        root
+    });
+    create_in(&config_root, statistics_root.as_deref(), out_dir).path
+}
+
+/// A data folder holding the live trees `config` and `statistics`, as the
+/// panel lays them out, deleted at the end of the test.
+pub struct Site {
+    folder: TempDir,
+}
+
+impl Site {
+    /// An empty data folder.
+    pub fn new() -> Site {
+        Site {
+            folder: TempDir::new().expect("a temporary folder"),
+        }
+    }
+
+    /// The data folder, which holds the trees and their companions.
+    pub fn data_folder(&self) -> &Path {
+        self.folder.path()
+    }
+
+    /// The live configuration tree.
+    pub fn config(&self) -> PathBuf {
+        self.data_folder().join("config")
+    }
+
+    /// The live statistics tree.
+    pub fn statistics(&self) -> PathBuf {
+        self.data_folder().join("statistics")
+    }
+
+    /// The snapshots of the tree named `tree` (`config` or `statistics`),
+    /// oldest first.
+    pub fn snapshots(&self, tree: &str) -> Vec<PathBuf> {
+        let prefix = format!(".{tree}.puqbackup-snapshot-");
+        folder_listing(self.data_folder())
+            .into_iter()
+            .filter(|name| name.starts_with(&prefix))
+            .map(|name| self.data_folder().join(name))
+            .collect()
+    }
+
+    /// Everything in the data folder besides the live trees and their
+    /// snapshots: staging folders, journals, temporary files.
+    pub fn leftovers(&self) -> Vec<String> {
+        folder_listing(self.data_folder())
+            .into_iter()
+            .filter(|name| name != "config" && name != "statistics")
+            .filter(|name| !name.contains(".puqbackup-snapshot-"))
+            .collect()
+    }
+}
+
+/// The effective user id of this process, from `/proc/self/status`.
+pub fn effective_uid() -> u32 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status reads");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("Uid:"))
+        .and_then(|ids| ids.split_whitespace().nth(1))
+        .and_then(|id| id.parse().ok())
+        .expect("a Uid line with the effective id")
+}
