@@ -274,6 +274,7 @@ fn unswap(tree: &JournalTree, fs: &RestoreFs) -> std::io::Result<()> {
 /// snapshots beyond `keep` are removed, oldest first.
 fn finish(record: &Journal, journal: &Path, keep: usize, fs: &RestoreFs) -> SwapResult {
     let mut result = SwapResult::default();
+    let mut all_moved = true;
     for tree in &record.trees {
         if !tree.live_existed || std::fs::symlink_metadata(&tree.paths.staging).is_err() {
             continue;
@@ -281,13 +282,18 @@ fn finish(record: &Journal, journal: &Path, keep: usize, fs: &RestoreFs) -> Swap
         let snapshot = tree.paths.new_snapshot();
         match fs.rename(&tree.paths.staging, &snapshot) {
             Ok(()) => result.snapshots.push(snapshot),
-            Err(error) => result.notes.push(format!(
-                "the old tree stays at `{}`: {error}",
-                tree.paths.staging.display()
-            )),
+            Err(error) => {
+                all_moved = false;
+                result.notes.push(format!(
+                    "the old tree stays at `{}` until `puqbackup recover` moves it: {error}",
+                    tree.paths.staging.display()
+                ));
+            }
         }
     }
-    if let Err(error) = fs.remove_file(journal) {
+    // The committed journal stays while an old tree still sits in staging:
+    // without it, recovery would take that tree for an unfinished extraction.
+    if all_moved && let Err(error) = fs.remove_file(journal) {
         result
             .notes
             .push(format!("cannot remove `{}`: {error}", journal.display()));
