@@ -3,12 +3,14 @@
 //!
 //! The library holds the archive format ([`format`]), a zip reader that trusts
 //! nothing ([`zipfile`]), and the operations built on them: [`create`],
-//! [`verify`], [`inspect`] and [`restore`]. The documented API error texts
+//! [`verify`], [`inspect`] and [`restore`]. The API's authentication, the
+//! store of access hashes, is [`access`]. The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
 //! there.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod access;
 pub mod catalogue;
 pub mod create;
 pub mod format;

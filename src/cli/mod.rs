@@ -1,6 +1,7 @@
 //! Command-line parsing and the subcommands, one module each.
 
 mod create;
+mod hash;
 mod inspect;
 mod progress;
 mod recover;
@@ -29,6 +30,7 @@ enum Command {
     Restore(restore::Args),
     Recover(recover::Args),
     Replay(replay::Args),
+    Hash(hash::Args),
 }
 
 /// Exit status for a refused or invalid archive.
@@ -47,6 +49,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => restore::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Hash(args) => hash::run(args),
     };
     match result {
         Ok(code) => code,
