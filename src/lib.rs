@@ -5,7 +5,8 @@
 //! nothing ([`zipfile`]), and the operations built on them: [`create`],
 //! [`verify`], [`inspect`] and [`restore`]. The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
-//! there.
+//! there. [`schedule`] decides when the server's hourly and daily backups
+//! are due.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -16,6 +17,7 @@ pub mod inspect;
 pub mod lock;
 pub mod restore;
 pub mod scenario;
+pub mod schedule;
 pub mod units;
 pub mod verify;
 pub mod zipfile;
