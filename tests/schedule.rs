@@ -759,3 +759,33 @@ fn minute_reading_agrees_on_the_daylight_saving_nights() {
         );
     }
 }
+
+/// Hourly on the hour over the fall-back day in Warsaw: 02:00 happens twice
+/// and runs the first time only, so 24 runs, and the daily at 03:30 (which
+/// happens once, in winter time) runs once: the last rows of
+/// docs/SCHEDULE.md's table.
+#[test]
+fn on_the_hour_and_after_the_repeat_on_the_fall_back_day() {
+    let (after, until) = (utc("2026-10-24T21:59:00Z"), utc("2026-10-25T22:59:00Z"));
+    let runs = runs_between(&hourly(0), WARSAW, after, until);
+    assert_eq!(runs.len(), 24);
+    assert_eq!(runs[2].at, utc("2026-10-25T00:00:00Z")); // 02:00 CEST
+    assert_eq!(runs[3].at, utc("2026-10-25T02:00:00Z")); // 03:00 CET
+
+    let runs = runs_between(&daily(3, 30), WARSAW, after, until);
+    assert_eq!(instants(&runs), [utc("2026-10-25T02:30:00Z")]); // 03:30 CET
+}
+
+/// docs/SCHEDULE.md states the cap on listed runs and the limit of a clock
+/// set back that the code has.
+#[test]
+fn the_schedule_doc_states_the_limits() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/SCHEDULE.md"),
+    )
+    .unwrap();
+    assert!(doc.contains(&format!("at most {MAX_RUNS} runs")));
+    let hours = puqbackup::schedule::CLOCK_SET_BACK_LIMIT.num_hours();
+    assert!(doc.contains(&format!("set back by up to {hours} hours")));
+    assert!(doc.contains(&format!("set back by more than {hours} hours")));
+}
