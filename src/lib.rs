@@ -6,7 +6,8 @@
 //! [`verify`], [`inspect`] and [`restore`]. The API's authentication, the
 //! store of access hashes, is [`access`]. The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
-//! there.
+//! there. [`schedule`] decides when the server's hourly and daily backups
+//! are due.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -18,6 +19,7 @@ pub mod inspect;
 pub mod lock;
 pub mod restore;
 pub mod scenario;
+pub mod schedule;
 pub mod units;
 pub mod verify;
 pub mod zipfile;
