@@ -3,7 +3,8 @@
 //!
 //! The library holds the archive format ([`format`]), a zip reader that trusts
 //! nothing ([`zipfile`]), and the operations built on them: [`create`],
-//! [`verify`], [`inspect`] and [`restore`]. The documented API error texts
+//! [`verify`], [`inspect`] and [`restore`], and the upload of a backup to an
+//! FTP server ([`ftp`]). The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
 //! there.
 
@@ -12,6 +13,7 @@
 pub mod catalogue;
 pub mod create;
 pub mod format;
+pub mod ftp;
 pub mod inspect;
 pub mod lock;
 pub mod restore;
