@@ -4,10 +4,11 @@
 // A test fails by panicking; `expect` says what was expected.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::net::TcpListener;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -164,6 +165,58 @@ impl Drop for Server {
     }
 }
 
+/// A TCP relay in front of the server's control port that keeps what the
+/// client sends, so a test can judge the commands. Data connections bypass
+/// it: they go to the passive port the server announces.
+struct CommandRecorder {
+    port: u16,
+    sent: Arc<Mutex<Vec<u8>>>,
+}
+
+impl CommandRecorder {
+    /// Relays connections to `server_port`, one at a time.
+    fn in_front_of(server_port: u16) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(Mutex::new(Vec::new()));
+        let record = Arc::clone(&sent);
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(mut client) = client else { return };
+                let mut server = TcpStream::connect(("127.0.0.1", server_port)).unwrap();
+                let mut client_reader = client.try_clone().unwrap();
+                let mut server_writer = server.try_clone().unwrap();
+                let record = Arc::clone(&record);
+                thread::spawn(move || {
+                    let mut buffer = [0; 4096];
+                    while let Ok(count) = client_reader.read(&mut buffer) {
+                        if count == 0 || server_writer.write_all(&buffer[..count]).is_err() {
+                            break;
+                        }
+                        record.lock().unwrap().extend_from_slice(&buffer[..count]);
+                    }
+                    let _ = server_writer.shutdown(std::net::Shutdown::Write);
+                });
+                thread::spawn(move || {
+                    let _ = std::io::copy(&mut server, &mut client);
+                    let _ = client.shutdown(std::net::Shutdown::Write);
+                });
+            }
+        });
+        CommandRecorder { port, sent }
+    }
+
+    /// The command lines the client sent, in order.
+    fn commands(&self) -> Vec<String> {
+        let sent = self.sent.lock().unwrap();
+        String::from_utf8_lossy(&sent)
+            .split("\r\n")
+            .filter(|line| !line.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
 /// Bytes of every value, with many CR and LF bytes and lone LFs, which an
 /// ASCII-mode transfer would rewrite.
 fn mixed_bytes(length: usize, seed: u64) -> Vec<u8> {
@@ -215,6 +268,37 @@ fn upload_stores_the_exact_bytes() {
     assert_eq!(report.bytes, contents.len() as u64);
     assert_eq!(report.remote_path, "host_2023-01-28_12-50-42.zip");
     assert_eq!(server.files(), ["host_2023-01-28_12-50-42.zip"]);
+}
+
+/// The client switches to binary before storing, uses extended passive mode
+/// where the server lists it, stores under the temporary name, and renames.
+#[test]
+fn the_upload_sends_binary_epsv_store_and_rename() {
+    let server = Server::start();
+    let recorder = CommandRecorder::in_front_of(server.port);
+    let (_local, local) = local_file(b"backup");
+    let mut settings = server.settings("");
+    settings.port = recorder.port;
+
+    upload(&settings, &local, "a.zip").unwrap();
+
+    let commands = recorder.commands();
+    let verbs: Vec<&str> = commands
+        .iter()
+        .map(|line| line.split(' ').next().unwrap_or_default())
+        .filter(|verb| ["TYPE", "EPSV", "PASV", "STOR", "RNFR", "RNTO"].contains(verb))
+        .collect();
+    assert_eq!(
+        verbs,
+        ["TYPE", "EPSV", "STOR", "RNFR", "RNTO"],
+        "{commands:?}"
+    );
+    assert!(commands.contains(&"TYPE I".to_string()), "{commands:?}");
+    assert!(
+        commands.contains(&"STOR .a.zip.partial".to_string()),
+        "{commands:?}"
+    );
+    assert!(commands.contains(&"RNTO a.zip".to_string()), "{commands:?}");
 }
 
 /// Missing levels of `ftp_path` are created one by one.
@@ -433,11 +517,11 @@ fn the_final_name_never_shows_a_partial_file() {
     done.store(true, Ordering::SeqCst);
     let (partial_seen, short_finals) = watcher.join().unwrap();
 
-    assert!(partial_seen, "the upload never showed its temporary name");
     assert!(
         short_finals.is_empty(),
         "the final name showed sizes {short_finals:?}"
     );
+    assert!(partial_seen, "the upload never showed its temporary name");
     assert_eq!(report.bytes, full);
     assert!(std::fs::read(server.path("up/big.zip")).unwrap() == contents);
     assert_eq!(server.files(), ["up/big.zip"]);
