@@ -3,8 +3,9 @@
 //!
 //! The library holds the archive format ([`format`]), a zip reader that trusts
 //! nothing ([`zipfile`]), and the operations built on them: [`create`],
-//! [`verify`], [`inspect`] and [`restore`]. The API's authentication, the
-//! store of access hashes, is [`access`]. The documented API error texts
+//! [`verify`], [`inspect`] and [`restore`], and the upload of a backup to an
+//! FTP server ([`ftp`]). The API's authentication, the store of access
+//! hashes, is [`access`]. The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
 //! there. [`schedule`] decides when the server's hourly and daily backups
 //! are due.
@@ -15,6 +16,7 @@ pub mod access;
 pub mod catalogue;
 pub mod create;
 pub mod format;
+pub mod ftp;
 pub mod inspect;
 pub mod lock;
 pub mod restore;
