@@ -8,7 +8,7 @@
 //! hashes, is [`access`]. The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
 //! there. [`schedule`] decides when the server's hourly and daily backups
-//! are due.
+//! are due, and [`server`] is the backups API.
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
@@ -22,6 +22,7 @@ pub mod lock;
 pub mod restore;
 pub mod scenario;
 pub mod schedule;
+pub mod server;
 pub mod units;
 pub mod verify;
 pub mod zipfile;

@@ -7,6 +7,7 @@ mod progress;
 mod recover;
 mod replay;
 mod restore;
+mod serve;
 mod verify;
 
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ enum Command {
     Restore(restore::Args),
     Recover(recover::Args),
     Replay(replay::Args),
+    Serve(serve::Args),
     Hash(hash::Args),
 }
 
@@ -49,6 +51,7 @@ pub fn main() -> ExitCode {
         Command::Restore(args) => restore::run(args),
         Command::Recover(args) => recover::run(args),
         Command::Replay(args) => replay::run(args),
+        Command::Serve(args) => serve::run_server(args),
         Command::Hash(args) => hash::run(args),
     };
     match result {

@@ -1,0 +1,407 @@
+//! The backups API server: every endpoint of the reference, the scheduler,
+//! retention and FTP upload (described for people in docs/API.md and
+//! docs/SERVER.md).
+//!
+//! [`prepare`] readies the data folder (sample configuration on a first
+//! start, recovery of an interrupted restore, the first access hash) and
+//! builds the shared [`AppState`]; [`router`] is the HTTP application, which
+//! tests drive on a listener of their own; [`run`] serves it over HTTP or
+//! HTTPS until SIGTERM or Ctrl-C, then lets running requests finish.
+
+pub mod backup_settings;
+mod backups;
+pub mod envelope;
+mod operations;
+pub mod request;
+mod scheduler;
+pub mod settings;
+mod status;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
+
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use chrono_tz::Tz;
+
+use crate::access::{AccessStore, AllowedNetwork, ensure_initial};
+use crate::schedule::{Clock, SystemClock, parse_zone, system_zone};
+pub use backup_settings::BackupSettings;
+use envelope::Failure;
+pub use settings::ServerSettings;
+
+/// Why the server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// A setting is wrong.
+    #[error("{0}")]
+    Settings(String),
+    /// The data folder cannot be prepared.
+    #[error("{action}: {source}")]
+    Io {
+        /// What was being done.
+        action: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+fn io_error(action: String) -> impl FnOnce(std::io::Error) -> ServerError {
+    move |source| ServerError::Io { action, source }
+}
+
+/// The access store, reloaded when its file changes (the `hash` commands
+/// write it while the server runs).
+struct AccessCache {
+    store: AccessStore,
+    modified: Option<SystemTime>,
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    /// The server's settings.
+    pub settings: ServerSettings,
+    /// Host name for backup names.
+    pub host: String,
+    /// Time zone of the schedules.
+    pub zone: Tz,
+    /// The clock the scheduler reads.
+    pub clock: Arc<dyn Clock>,
+    access: Mutex<AccessCache>,
+    backup_settings: Mutex<BackupSettings>,
+    /// One create, restore or upload check at a time.
+    operation: tokio::sync::Mutex<()>,
+    /// A `Loading (...)` text while a restore or reload runs.
+    activity: Mutex<Option<String>>,
+    trusted_proxies: Vec<AllowedNetwork>,
+}
+
+impl AppState {
+    /// The backup settings now.
+    pub fn backup_settings(&self) -> BackupSettings {
+        self.backup_settings
+            .lock()
+            .map(|settings| settings.clone())
+            .unwrap_or_default()
+    }
+
+    fn set_activity(&self, text: Option<String>) {
+        if let Ok(mut activity) = self.activity.lock() {
+            *activity = text;
+        }
+    }
+
+    fn activity(&self) -> Option<String> {
+        self.activity
+            .lock()
+            .ok()
+            .and_then(|activity| activity.clone())
+    }
+
+    /// Checks a request's access hash from `client`; answers the hash's name.
+    fn authorize(&self, cookie: Option<&str>, client: std::net::IpAddr) -> Result<String, String> {
+        let Ok(mut cache) = self.access.lock() else {
+            return Err("the access store is unavailable".to_string());
+        };
+        let modified = std::fs::metadata(cache.store.path())
+            .and_then(|metadata| metadata.modified())
+            .ok();
+        if modified != cache.modified {
+            match AccessStore::load(cache.store.path().to_path_buf()) {
+                Ok(store) => {
+                    cache.store = store;
+                    cache.modified = modified;
+                }
+                Err(error) => tracing::warn!("keeping the access hashes loaded before: {error}"),
+            }
+        }
+        cache
+            .store
+            .check(cookie.unwrap_or(""), client)
+            .map(|entry| entry.name().to_string())
+            .map_err(|denied| denied.to_string())
+    }
+}
+
+/// Readies the data folder and builds the state. Answers the state and, on a
+/// first start without any access hash, the new hash to show once.
+///
+/// # Errors
+/// When a setting is wrong or a folder cannot be created.
+pub fn prepare(
+    settings: ServerSettings,
+    clock: Arc<dyn Clock>,
+) -> Result<(Arc<AppState>, Option<String>), ServerError> {
+    // Folders, private to the server's user; a sample configuration tree on
+    // a first start so that a backup can be made at once.
+    create_private_folder(&settings.data_dir)?;
+    create_private_folder(&settings.backups_dir())?;
+    let config_dir = settings.config_dir();
+    if !config_dir.exists() {
+        write_sample_configuration(&config_dir)?;
+        tracing::info!(
+            "created a sample configuration in `{}`",
+            config_dir.display()
+        );
+    }
+    let statistics_dir = settings.statistics_dir();
+    std::fs::create_dir_all(&statistics_dir).map_err(io_error(format!(
+        "cannot create `{}`",
+        statistics_dir.display()
+    )))?;
+
+    // Leftovers of a create or upload that was cut off, and of a restore.
+    backups::remove_partial_files(&settings.backups_dir());
+    let mut restore_options = crate::restore::RestoreOptions::new(&config_dir);
+    restore_options.statistics_dir = Some(statistics_dir);
+    restore_options.snapshots_to_keep = settings.keep_snapshots;
+    match crate::restore::recover(&restore_options) {
+        Ok(notes) => {
+            for note in notes {
+                tracing::warn!("{note}");
+            }
+        }
+        Err(error) => tracing::error!("recovery of an interrupted restore failed: {error}"),
+    }
+
+    let initial = ensure_initial(&settings.access_store())
+        .map_err(|error| ServerError::Settings(error.to_string()))?;
+    let store = AccessStore::load(settings.access_store())
+        .map_err(|error| ServerError::Settings(error.to_string()))?;
+    let modified = std::fs::metadata(store.path())
+        .and_then(|metadata| metadata.modified())
+        .ok();
+    let backup_settings =
+        BackupSettings::load(&settings.backup_settings_file()).map_err(ServerError::Settings)?;
+
+    let zone = match &settings.time_zone {
+        Some(name) => parse_zone(name).map_err(|error| ServerError::Settings(error.to_string()))?,
+        None => system_zone(),
+    };
+    let host = match &settings.host_name {
+        Some(host) => host.clone(),
+        None => rustix::system::uname()
+            .nodename()
+            .to_string_lossy()
+            .into_owned(),
+    };
+    crate::format::BackupName::new(&host, chrono::NaiveDateTime::default())
+        .map_err(|error| ServerError::Settings(format!("{error}: set `host_name`")))?;
+    let trusted_proxies = settings
+        .trusted_proxies
+        .iter()
+        .map(|text| {
+            text.parse::<AllowedNetwork>()
+                .map_err(|error| ServerError::Settings(format!("`trusted_proxies`: {error}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let state = AppState {
+        settings,
+        host,
+        zone,
+        clock,
+        access: Mutex::new(AccessCache { store, modified }),
+        backup_settings: Mutex::new(backup_settings),
+        operation: tokio::sync::Mutex::new(()),
+        activity: Mutex::new(None),
+        trusted_proxies,
+    };
+    Ok((Arc::new(state), initial))
+}
+
+fn create_private_folder(path: &Path) -> Result<(), ServerError> {
+    use std::os::unix::fs::DirBuilderExt;
+    if path.is_dir() {
+        return Ok(());
+    }
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(io_error(format!("cannot create `{}`", path.display())))
+}
+
+fn write_sample_configuration(config_dir: &Path) -> Result<(), ServerError> {
+    let files: [(&str, &str); 3] = [
+        (
+            "wireguard/wg0.conf",
+            "[Interface]\nAddress = 10.8.0.1/24\nListenPort = 51820\n",
+        ),
+        (
+            "wireguard/peers/example.conf",
+            "[Peer]\nAllowedIPs = 10.8.0.2/32\n",
+        ),
+        ("panel/settings.json", "{\"language\": \"en\"}\n"),
+    ];
+    for (relative, content) in files {
+        let path: PathBuf = config_dir.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(io_error(format!("cannot create `{}`", parent.display())))?;
+        }
+        std::fs::write(&path, content)
+            .map_err(io_error(format!("cannot write `{}`", path.display())))?;
+    }
+    Ok(())
+}
+
+/// The HTTP application.
+pub fn router(state: Arc<AppState>) -> Router {
+    let upload_limit = usize::try_from(state.settings.max_upload_bytes).unwrap_or(usize::MAX);
+    Router::new()
+        .route("/api/v1/backups", get(backups::list).post(backups::create))
+        .route("/api/v1/system/backups", get(backups::list))
+        .route("/api/v1/backups/restore", put(operations::restore))
+        .route(
+            "/api/v1/backups/config",
+            get(operations::get_config).put(operations::put_config),
+        )
+        .route(
+            "/api/v1/backups/upload",
+            post(backups::upload).layer(DefaultBodyLimit::max(upload_limit)),
+        )
+        .route(
+            "/api/v1/backups/{name}",
+            get(backups::download).delete(backups::delete),
+        )
+        .route("/api/v1/system/status", get(status::status))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(request::MAX_FORM_BYTES))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(middleware::from_fn_with_state(state.clone(), log_request))
+        .with_state(state)
+}
+
+async fn not_found() -> Failure {
+    Failure::new(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+async fn method_not_allowed() -> Failure {
+    Failure::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this endpoint does not take that method",
+    )
+}
+
+/// Every request needs a valid access hash from an address it is bound to.
+async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let Some(client) = request::client_address(&request, &state.trusted_proxies) else {
+        return Failure::not_authorized().into_response();
+    };
+    let cookie = request::access_hash(request.headers());
+    match state.authorize(cookie.as_deref(), client) {
+        Ok(_) => next.run(request).await,
+        Err(reason) => {
+            tracing::info!(client = %client, "refused: {reason}");
+            Failure::not_authorized().into_response()
+        }
+    }
+}
+
+/// One log line per request: method, path, status, time and client. The
+/// query string is left out, since a client may put a password there.
+async fn log_request(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let client = request::client_address(&request, &state.trusted_proxies)
+        .map(|address| address.to_string())
+        .unwrap_or_default();
+    let response = next.run(request).await;
+    tracing::info!(
+        %method,
+        path,
+        status = response.status().as_u16(),
+        milliseconds = started.elapsed().as_millis() as u64,
+        client,
+        "request"
+    );
+    response
+}
+
+/// Serves until SIGTERM or Ctrl-C, over HTTPS when a certificate and key are
+/// set. Running requests finish before it returns; the scheduler stops.
+///
+/// # Errors
+/// When the address cannot be bound or the TLS files cannot be read.
+pub async fn run(state: Arc<AppState>) -> Result<(), ServerError> {
+    let address = state.settings.listen;
+    let (stop_scheduler, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(scheduler::run(state.clone(), stopped));
+    let application = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+
+    let result = match (&state.settings.tls_certificate, &state.settings.tls_key) {
+        (Some(certificate), Some(key)) => {
+            // The process's TLS provider is ring (no C toolchain needed); a
+            // second install is refused harmlessly.
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let config = axum_server::tls_rustls::RustlsConfig::from_pem_file(certificate, key)
+                .await
+                .map_err(io_error(format!(
+                    "cannot read the TLS certificate `{}` or key `{}`",
+                    certificate.display(),
+                    key.display()
+                )))?;
+            let handle = axum_server::Handle::new();
+            let stopper = handle.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                stopper.graceful_shutdown(None);
+            });
+            tracing::info!("listening on https://{address}");
+            axum_server::bind_rustls(address, config)
+                .handle(handle)
+                .serve(application)
+                .await
+                .map_err(io_error(format!("cannot serve on `{address}`")))
+        }
+        (None, None) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .map_err(io_error(format!("cannot listen on `{address}`")))?;
+            tracing::info!("listening on http://{address}");
+            axum::serve(listener, application)
+                .with_graceful_shutdown(shutdown_signal())
+                .await
+                .map_err(io_error(format!("cannot serve on `{address}`")))
+        }
+        _ => Err(ServerError::Settings(
+            "`tls_certificate` and `tls_key` go together: set both or neither".to_string(),
+        )),
+    };
+
+    // The scheduler stops between runs: a scheduled backup that is running
+    // finishes first, so that no half-written archive stays behind.
+    let _ = stop_scheduler.send(true);
+    let _ = scheduler.await;
+    result
+}
+
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
+    tracing::info!("shutting down: finishing running requests");
+}
+
+/// The system clock, for the server as it runs outside tests.
+pub fn system_clock() -> Arc<dyn Clock> {
+    Arc::new(SystemClock)
+}
