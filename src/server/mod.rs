@@ -13,7 +13,7 @@ mod backups;
 pub mod envelope;
 mod operations;
 pub mod request;
-mod scheduler;
+pub mod scheduler;
 pub mod settings;
 mod status;
 
@@ -380,6 +380,29 @@ pub async fn run(state: Arc<AppState>) -> Result<(), ServerError> {
 
     // The scheduler stops between runs: a scheduled backup that is running
     // finishes first, so that no half-written archive stays behind.
+    let _ = stop_scheduler.send(true);
+    let _ = scheduler.await;
+    result
+}
+
+/// Serves plain HTTP on `listener`, with the scheduler, until `shutdown`
+/// completes; then lets running requests and a running scheduled backup
+/// finish. This is [`run`] without signals or TLS, for tests and embedding.
+///
+/// # Errors
+/// When serving fails.
+pub async fn serve_on(
+    state: Arc<AppState>,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let (stop_scheduler, stopped) = tokio::sync::watch::channel(false);
+    let scheduler = tokio::spawn(scheduler::run(state.clone(), stopped));
+    let application = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, application)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(io_error("cannot serve".to_string()));
     let _ = stop_scheduler.send(true);
     let _ = scheduler.await;
     result
