@@ -1,5 +1,6 @@
-//! The `puqbackup` command: create, inspect and verify backup archives of a
-//! WireGuard VPN control panel.
+//! The `puqbackup` command: create, inspect, verify and restore backup
+//! archives of a WireGuard VPN control panel, replay restore scenarios, and
+//! serve the backups API.
 //!
 //! Exit status: 0 on success, 1 when an archive is refused or invalid, 2 for
 //! usage errors and I/O failures.

@@ -14,8 +14,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Back up, inspect and verify the configuration of a WireGuard VPN control
-/// panel.
+/// Back up, inspect, verify and restore the configuration of a WireGuard
+/// VPN control panel, and serve its backups API.
 #[derive(Debug, Parser)]
 #[command(name = "puqbackup", version, about, long_about = None)]
 struct Cli {
