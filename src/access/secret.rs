@@ -37,15 +37,7 @@ pub(crate) fn generate() -> io::Result<String> {
 }
 
 /// Lowercase hex of `bytes`.
-pub(crate) fn to_hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        text.push(char::from(DIGITS[usize::from(byte >> 4)]));
-        text.push(char::from(DIGITS[usize::from(byte & 0x0f)]));
-    }
-    text
-}
+pub(crate) use crate::zipfile::hex as to_hex;
 
 /// The 32 bytes that 64 lowercase hex characters spell, if they do.
 pub(crate) fn digest_from_hex(text: &str) -> Option<HashDigest> {
