@@ -1,0 +1,256 @@
+//! `puqbackup serve` as a process: its first start, HTTPS, trusted proxies,
+//! and a graceful stop on SIGTERM.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tempfile::TempDir;
+
+/// A `puqbackup serve` child process, stopped with SIGTERM when dropped.
+struct ServerProcess {
+    child: Child,
+    port: u16,
+}
+
+impl ServerProcess {
+    /// Starts the server in `folder` with `settings` (TOML, without
+    /// `listen` and `data_dir`, which are added) and waits until it answers.
+    fn start(folder: &Path, settings: &str, scheme: &str, curl_extra: &[&str]) -> ServerProcess {
+        let port = free_port();
+        let file = folder.join("server.toml");
+        std::fs::write(
+            &file,
+            format!(
+                "listen = \"127.0.0.1:{port}\"\ndata_dir = \"{}\"\nhost_name = \"test.host\"\n{settings}",
+                folder.join("data").display()
+            ),
+        )
+        .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_puqbackup"))
+            .arg("serve")
+            .arg("--config")
+            .arg(&file)
+            .current_dir(folder)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+
+        wait_until_up(&mut child, port, scheme, curl_extra);
+        ServerProcess { child, port }
+    }
+
+    /// Sends SIGTERM, waits for the exit, and answers its status and what
+    /// it printed on standard output.
+    fn stop(mut self) -> (Option<i32>, String) {
+        let pid = rustix::process::Pid::from_raw(self.child.id() as i32).unwrap();
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let code = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status.code();
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut printed = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            use std::io::Read;
+            let _ = stdout.read_to_string(&mut printed);
+        }
+        (code, printed)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Waits until the server answers a request (401 without a cookie).
+fn wait_until_up(child: &mut Child, port: u16, scheme: &str, curl_extra: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut arguments = vec!["-s", "-o", "/dev/null", "-w", "%{http_code}"];
+        arguments.extend_from_slice(curl_extra);
+        let url = format!("{scheme}://127.0.0.1:{port}/api/v1/system/status");
+        arguments.push(&url);
+        let output = Command::new("curl").args(&arguments).output().unwrap();
+        if String::from_utf8_lossy(&output.stdout) == "401" {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the server exited with {status}");
+        }
+        assert!(Instant::now() < deadline, "the server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// A new hash from `hash add`, bound to `ip`.
+fn add_hash(folder: &Path, name: &str, ip: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_puqbackup"))
+        .args(["hash", "add", name, "--ip", ip, "--store"])
+        .arg(folder.join("data/access-hashes.json"))
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+fn curl(arguments: &[&str]) -> serde_json::Value {
+    let output = Command::new("curl")
+        .arg("-s")
+        .args(arguments)
+        .output()
+        .unwrap();
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+/// A first start in an empty folder creates the data folder, a sample
+/// configuration and one access hash for 127.0.0.1, printed once; a second
+/// start prints none; SIGTERM ends the server with status 0.
+#[test]
+fn first_start_prints_one_hash_and_sigterm_stops_cleanly() {
+    let folder = TempDir::new().unwrap();
+    let port = free_port();
+    let output = Command::new(env!("CARGO_BIN_EXE_puqbackup"))
+        .args(["serve", "--listen"])
+        .arg(format!("127.0.0.1:{port}"))
+        .current_dir(folder.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = output;
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let mut hash = String::new();
+    stdout.read_line(&mut hash).unwrap();
+    let hash = hash.trim().to_string();
+    assert!(first.contains("`initial`"), "{first}");
+    assert_eq!(hash.len(), 80);
+    assert!(
+        hash.bytes()
+            .all(|byte| byte.is_ascii_hexdigit() && !byte.is_ascii_uppercase())
+    );
+    assert!(
+        folder
+            .path()
+            .join("data/config/wireguard/wg0.conf")
+            .is_file()
+    );
+    let store = std::fs::read_to_string(folder.path().join("data/access-hashes.json")).unwrap();
+    assert!(!store.contains(&hash), "the store holds the hash itself");
+
+    wait_until_up(&mut child, port, "http", &[]);
+    let pid = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+    rustix::process::kill_process(pid, rustix::process::Signal::TERM).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+
+    // A second start: the store has a hash, so nothing is printed.
+    let server = ServerProcess::start(folder.path(), "", "http", &[]);
+    let (code, printed) = server.stop();
+    assert_eq!(code, Some(0));
+    assert_eq!(printed, "", "a second start printed a hash");
+}
+
+/// With a certificate and key the server speaks HTTPS, and a client that
+/// trusts the certificate is served; plain HTTP on that port is not.
+#[test]
+fn https_with_a_configured_certificate() {
+    let folder = TempDir::new().unwrap();
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let certificate: PathBuf = folder.path().join("certificate.pem");
+    let key = folder.path().join("key.pem");
+    std::fs::write(&certificate, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    let cacert = certificate.to_str().unwrap().to_string();
+    let settings = format!(
+        "tls_certificate = \"{}\"\ntls_key = \"{}\"\n",
+        certificate.display(),
+        key.display()
+    );
+    let server = ServerProcess::start(folder.path(), &settings, "https", &["--cacert", &cacert]);
+    let hash = add_hash(folder.path(), "tls", "127.0.0.1");
+    let cookie = format!("access_hash={hash}");
+    let url = format!("https://127.0.0.1:{}/api/v1/system/status", server.port);
+
+    let answer = curl(&["--cacert", &cacert, "-b", &cookie, &url]);
+    assert_eq!(answer["status"], "success", "{answer}");
+    assert_eq!(answer["msg"]["status"], "OK");
+
+    let plain = Command::new("curl")
+        .args(["-s", "-b", &cookie])
+        .arg(format!(
+            "http://127.0.0.1:{}/api/v1/system/status",
+            server.port
+        ))
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("\"success\""));
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// Behind a trusted proxy the client is the address in `X-Forwarded-For`:
+/// a hash bound to that address passes, the same request without the header
+/// is refused, and a hash bound to the proxy's own address is refused for a
+/// forwarded client. From an untrusted peer the header is ignored.
+#[test]
+fn trusted_proxy_names_the_client() {
+    let folder = TempDir::new().unwrap();
+    let server = ServerProcess::start(
+        folder.path(),
+        "trusted_proxies = [\"127.0.0.1\"]\n",
+        "http",
+        &[],
+    );
+    let remote = add_hash(folder.path(), "remote", "10.1.2.3");
+    let local = add_hash(folder.path(), "local", "127.0.0.1");
+    let url = format!("http://127.0.0.1:{}/api/v1/backups", server.port);
+    let with = |hash: &str, forwarded: Option<&str>| {
+        let cookie = format!("access_hash={hash}");
+        let mut arguments = vec!["-b".to_string(), cookie];
+        if let Some(address) = forwarded {
+            arguments.push("-H".to_string());
+            arguments.push(format!("X-Forwarded-For: {address}"));
+        }
+        arguments.push(url.clone());
+        let arguments: Vec<&str> = arguments.iter().map(String::as_str).collect();
+        curl(&arguments)
+    };
+
+    assert_eq!(with(&remote, Some("10.1.2.3"))["status"], "success");
+    assert_eq!(with(&remote, None)["error"], "Not authorized");
+    assert_eq!(with(&local, Some("10.1.2.3"))["error"], "Not authorized");
+    assert_eq!(with(&local, None)["status"], "success");
+    assert_eq!(server.stop().0, Some(0));
+
+    // Without the proxy trusted, the header changes nothing.
+    let folder = TempDir::new().unwrap();
+    let server = ServerProcess::start(folder.path(), "", "http", &[]);
+    let remote = add_hash(folder.path(), "remote", "10.1.2.3");
+    let url = format!("http://127.0.0.1:{}/api/v1/backups", server.port);
+    let cookie = format!("access_hash={remote}");
+    let answer = curl(&["-b", &cookie, "-H", "X-Forwarded-For: 10.1.2.3", &url]);
+    assert_eq!(answer["error"], "Not authorized");
+    assert_eq!(server.stop().0, Some(0));
+}
