@@ -254,3 +254,196 @@ fn trusted_proxy_names_the_client() {
     assert_eq!(answer["error"], "Not authorized");
     assert_eq!(server.stop().0, Some(0));
 }
+
+/// A tmpfs mounted for a test, unmounted when dropped.
+struct Mount(PathBuf);
+
+impl Mount {
+    fn tmpfs(target: &Path, options: &str) -> Mount {
+        std::fs::create_dir_all(target).unwrap();
+        let status = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(target)
+            .status()
+            .unwrap();
+        assert!(status.success(), "mounting a tmpfs needs root, as CI has");
+        Mount(target.to_path_buf())
+    }
+
+    fn remount(&self, options: &str) {
+        let status = Command::new("mount")
+            .args(["-o", &format!("remount,{options}")])
+            .arg(&self.0)
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// A tree as `(relative path, content)` pairs, for comparing before and
+/// after.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut found: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .map(|entry| entry.unwrap())
+        .map(|entry| {
+            let relative = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string();
+            let content = if entry.file_type().is_file() {
+                std::fs::read(entry.path()).unwrap()
+            } else {
+                Vec::new()
+            };
+            (relative, content)
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+/// Backs up the live tree through the API, then asks to restore it; answers
+/// the restore's envelope.
+fn backup_then_restore(server: &ServerProcess, hash: &str) -> serde_json::Value {
+    let cookie = format!("access_hash={hash}");
+    let base = format!("http://127.0.0.1:{}/api/v1/backups", server.port);
+    let created = curl(&["-b", &cookie, "-X", "POST", &base]);
+    assert_eq!(created["status"], "success", "{created}");
+    let name = created["msg"]["backup_name"].as_str().unwrap().to_string();
+    let form = format!("backup_name={name}");
+    curl(&[
+        "-b",
+        &cookie,
+        "-d",
+        &form,
+        "-X",
+        "PUT",
+        &format!("{base}/restore"),
+    ])
+}
+
+/// Restoring into a configuration tree whose folder is on a read-only file
+/// system answers `Failed to create folder:` (the staging folder cannot be
+/// made beside it) and changes nothing.
+#[test]
+fn restore_on_a_read_only_file_system_cannot_create_its_folder() {
+    let folder = TempDir::new().unwrap();
+    let mount = Mount::tmpfs(&folder.path().join("live"), "size=1m");
+    let config = folder.path().join("live/config");
+    std::fs::create_dir_all(config.join("wireguard")).unwrap();
+    std::fs::write(config.join("wireguard/wg0.conf"), "[Interface]\n").unwrap();
+    mount.remount("ro");
+    let before = tree(&config);
+
+    let settings = format!("config_dir = \"{}\"\n", config.display());
+    let server = ServerProcess::start(folder.path(), &settings, "http", &[]);
+    let hash = add_hash(folder.path(), "test", "127.0.0.1");
+    let answer = backup_then_restore(&server, &hash);
+
+    let error = answer["error"].as_str().unwrap();
+    assert!(error.starts_with("Failed to create folder:"), "{answer}");
+    assert!(error.contains("Read-only file system"), "{answer}");
+    assert_eq!(tree(&config), before);
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// Restoring onto a file system with inodes for the staging folder but not
+/// for a file in it answers `Failed to create file:` and changes nothing.
+#[test]
+fn restore_without_free_inodes_cannot_create_its_files() {
+    let folder = TempDir::new().unwrap();
+    let live = folder.path().join("live");
+    let mount = Mount::tmpfs(&live, "size=1m,nr_inodes=64");
+    let config = live.join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(config.join("wg0.conf"), "[Interface]\n").unwrap();
+    let before = tree(&config);
+
+    // Room for exactly one more inode: the staging folder.
+    let stats = rustix::fs::statvfs(&live).unwrap();
+    let used = stats.f_files - stats.f_ffree;
+    mount.remount(&format!("nr_inodes={}", used + 1));
+
+    let settings = format!("config_dir = \"{}\"\n", config.display());
+    let server = ServerProcess::start(folder.path(), &settings, "http", &[]);
+    let hash = add_hash(folder.path(), "test", "127.0.0.1");
+    let answer = backup_then_restore(&server, &hash);
+
+    let error = answer["error"].as_str().unwrap();
+    assert!(error.starts_with("Failed to create file:"), "{answer}");
+    assert_eq!(tree(&config), before);
+    let leftovers: Vec<String> = std::fs::read_dir(&live)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains("puqbackup"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// SIGTERM while a backup is being written lets it finish: the server exits
+/// 0, the request gets its answer, the archive verifies, and no hidden
+/// partial file stays.
+#[test]
+fn sigterm_during_a_backup_lets_it_finish() {
+    let folder = TempDir::new().unwrap();
+    let statistics = folder.path().join("data/statistics");
+    std::fs::create_dir_all(&statistics).unwrap();
+    // Enough data that the backup is still running when SIGTERM comes.
+    let block: Vec<u8> = (0..1_048_576u32)
+        .map(|index| (index.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    let mut file = std::fs::File::create(statistics.join("traffic.db")).unwrap();
+    for _ in 0..96 {
+        std::io::Write::write_all(&mut file, &block).unwrap();
+    }
+    drop(file);
+
+    let server = ServerProcess::start(folder.path(), "", "http", &[]);
+    let hash = add_hash(folder.path(), "test", "127.0.0.1");
+    let cookie = format!("access_hash={hash}");
+    let url = format!("http://127.0.0.1:{}/api/v1/backups", server.port);
+    let request = std::thread::spawn(move || {
+        curl(&["-b", &cookie, "-d", "statistics=1", "-X", "POST", &url])
+    });
+
+    // SIGTERM once the archive is being written.
+    let backups = folder.path().join("data/backups");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_dir(&backups).unwrap().any(|entry| {
+        entry
+            .unwrap()
+            .file_name()
+            .to_string_lossy()
+            .ends_with(".partial")
+    }) {
+        assert!(Instant::now() < deadline, "no backup started");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let (code, _) = server.stop();
+
+    assert_eq!(code, Some(0));
+    let answer = request.join().unwrap();
+    assert_eq!(answer["status"], "success", "{answer}");
+    let names: Vec<String> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 1, "{names:?}");
+    assert!(!names[0].starts_with('.'), "{names:?}");
+    let report = puqbackup::verify::verify_path(
+        &backups.join(&names[0]),
+        &puqbackup::verify::VerifyOptions::default(),
+        &mut |_, _| {},
+    );
+    assert!(report.valid, "{:?}", report.problems);
+}
