@@ -1,7 +1,7 @@
 //! puqbackup: backups of a WireGuard VPN control panel's configuration, as
 //! zip archives that carry the list of their own files with SHA-256 sums.
 //!
-//! The library holds the archive format ([`format`]), a zip reader that trusts
+//! The library holds the archive format ([`format`](mod@format)), a zip reader that trusts
 //! nothing ([`zipfile`]), and the operations built on them: [`create`],
 //! [`verify`], [`inspect`] and [`restore`], and the upload of a backup to an
 //! FTP server ([`ftp`]). The API's authentication, the store of access

@@ -48,7 +48,7 @@ fn hides(character: char) -> bool {
         || matches!(character, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
-/// `text` with every character that [`hides`] written as an escape, so that a
+/// `text` with every character that `hides` written as an escape, so that a
 /// name or comment printed for a person shows what it holds.
 pub fn escape_for_terminal(text: &str) -> String {
     let mut shown = String::with_capacity(text.len());
