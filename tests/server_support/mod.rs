@@ -133,6 +133,8 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     served: Option<tokio::task::JoinHandle<Result<(), puqbackup::server::ServerError>>>,
     runtime: Option<tokio::runtime::Runtime>,
+    // Dropped before `data`, so that its folder can be removed.
+    mounts: Vec<Mount>,
     data: TempDir,
 }
 
@@ -204,6 +206,7 @@ impl TestServer {
             stop: Some(stop),
             served: Some(served),
             runtime: Some(runtime),
+            mounts: Vec::new(),
             data,
         }
     }
@@ -367,6 +370,12 @@ impl TestServer {
         runtime
             .block_on(async { tokio::time::timeout(limit, served).await })
             .is_ok_and(|joined| joined.is_ok_and(|result| result.is_ok()))
+    }
+
+    /// Keeps `mount` until the server is dropped, and unmounts it before the
+    /// data folder is removed.
+    pub fn keep(&mut self, mount: Mount) {
+        self.mounts.push(mount);
     }
 
     /// Keeps the temporary folder's path alive for helpers that need it.
