@@ -17,6 +17,9 @@ use server_support::{Cookie, HOST, TestServer, entry_names, fixture, tree_conten
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
+/// A request: method, path, and a body with its content type.
+type Request<'a> = (&'a str, &'a str, Option<(&'a str, Vec<u8>)>);
+
 /// A name in the backup format, for an archive placed by a test.
 fn name_at(time: &str) -> String {
     format!("{HOST}_{time}.zip")
@@ -24,7 +27,8 @@ fn name_at(time: &str) -> String {
 
 /// Every endpoint refuses, with `Not authorized` and 401 and nothing done,
 /// a request without a cookie, with a malformed hash, an unknown hash, a
-/// revoked hash, and a hash bound to another address.
+/// revoked hash, and a hash bound to another address (also when the request
+/// claims that address in `X-Forwarded-For`).
 #[test]
 fn every_endpoint_refuses_a_request_without_a_valid_hash() {
     let server = TestServer::start();
@@ -33,7 +37,7 @@ fn every_endpoint_refuses_a_request_without_a_valid_hash() {
     let settings_before = server.get("/api/v1/backups/config").success();
     let upload = std::fs::read(fixture("valid-config-only.zip")).unwrap();
     let download = format!("/api/v1/backups/{placed}");
-    let requests: Vec<(&str, &str, Option<(&str, Vec<u8>)>)> = vec![
+    let requests: Vec<Request<'_>> = vec![
         ("GET", "/api/v1/backups", None),
         ("GET", "/api/v1/system/backups", None),
         (
@@ -92,7 +96,17 @@ fn every_endpoint_refuses_a_request_without_a_valid_hash() {
         }
     }
 
-    assert_eq!(server.backups_folder_names(), [placed.clone()]);
+    // Without trusted proxies, a forwarded address is not believed.
+    let forwarded = server.send(
+        "GET",
+        "/api/v1/backups",
+        Cookie::Hash(&server.hashes.elsewhere),
+        None,
+        &[("X-Forwarded-For", "10.9.9.9")],
+    );
+    forwarded.refused(401, ApiError::NotAuthorized.text());
+
+    assert_eq!(server.backups_folder_names(), [placed]);
     assert_eq!(
         server.get("/api/v1/backups/config").success(),
         settings_before
@@ -372,12 +386,13 @@ fn delete_removes_only_that_backup() {
         .success();
 
     assert_eq!(msg, "success");
-    assert_eq!(server.listed(), [kept.clone()]);
+    assert_eq!(server.listed(), std::slice::from_ref(&kept));
     assert_eq!(server.backups_folder_names(), [kept]);
 }
 
 /// A valid backup uploaded as the body is stored byte for byte under the
-/// name asked for, or under the name in its metadata, and listed.
+/// name asked for, or under the name in its metadata, and listed; a name
+/// already taken is refused with 409 and nothing left behind.
 #[test]
 fn upload_accepts_a_valid_backup_and_lists_it() {
     let server = TestServer::start();
@@ -407,6 +422,14 @@ fn upload_accepts_a_valid_backup_and_lists_it() {
         .success();
     let from_metadata = unnamed["backup_name"].as_str().unwrap().to_string();
     assert_ne!(from_metadata, wanted);
+    let again = server.send(
+        "POST",
+        &format!("/api/v1/backups/upload?backup_name={wanted}"),
+        Cookie::Hash(&server.hashes.valid),
+        Some(("application/zip", bytes.clone())),
+        &[],
+    );
+    again.refused(409, &format!("a backup named `{wanted}` already exists"));
     let mut listed = server.listed();
     listed.sort();
     let mut expected = vec![wanted, from_metadata];
