@@ -256,7 +256,6 @@ fn the_list_is_newest_first_with_name_date_and_size() {
 /// With `time_zone` set, names and dates are in that zone's local time, as
 /// the schedules are.
 #[test]
-#[ignore = "bug: backup names and creation dates use the system's local time, not `time_zone`"]
 fn names_and_dates_follow_the_configured_time_zone() {
     let server = TestServer::start_with(|settings| {
         settings.time_zone = Some("Europe/Warsaw".to_string());

@@ -67,6 +67,9 @@ pub struct CreateOptions {
     pub fixed_time: Option<DateTime<FixedOffset>>,
     /// Deflate level, 0 to 9.
     pub compression_level: u8,
+    /// The time zone of the name and the metadata's times; by default the
+    /// system's local time.
+    pub time_zone: Option<chrono_tz::Tz>,
 }
 
 impl CreateOptions {
@@ -79,6 +82,7 @@ impl CreateOptions {
             destination,
             fixed_time: None,
             compression_level: 6,
+            time_zone: None,
         }
     }
 }
@@ -172,9 +176,7 @@ pub enum CreateError {
 /// See [`CreateError`]. Whatever fails, nothing is left under the final name
 /// and the temporary file is removed.
 pub fn create_backup(options: &CreateOptions) -> Result<CreatedBackup, CreateError> {
-    let started = options
-        .fixed_time
-        .unwrap_or_else(|| Local::now().fixed_offset());
+    let started = options.fixed_time.unwrap_or_else(|| now(options.time_zone));
     let name = BackupName::new(&options.host, started.naive_local())?.to_string();
     let (folder, final_path) = match &options.destination {
         Destination::Directory(folder) => (folder.clone(), folder.join(&name)),
@@ -332,7 +334,7 @@ fn write_archive(
     // The metadata, with the time the trees were complete.
     let completed = match options.fixed_time {
         Some(fixed) => fixed,
-        None => Local::now().fixed_offset(),
+        None => now(options.time_zone),
     };
     let metadata = Metadata {
         format: FORMAT_MARKER.to_string(),
@@ -376,6 +378,14 @@ fn write_archive(
         source,
     })?;
     Ok(metadata)
+}
+
+/// The current time in `zone`, or in the system's local time.
+fn now(zone: Option<chrono_tz::Tz>) -> DateTime<FixedOffset> {
+    match zone {
+        Some(zone) => chrono::Utc::now().with_timezone(&zone).fixed_offset(),
+        None => Local::now().fixed_offset(),
+    }
 }
 
 /// Writes the list's bytes over the placeholder of the first entry and puts

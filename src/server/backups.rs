@@ -9,7 +9,8 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Local, SecondsFormat};
+use chrono::{DateTime, Local, SecondsFormat, Utc};
+use chrono_tz::Tz;
 use http_body_util::BodyExt;
 use serde::Serialize;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -37,12 +38,13 @@ pub struct BackupInfo {
     pub size_bytes: u64,
 }
 
-fn info(path: &Path, name: &str) -> Option<BackupInfo> {
+fn info(path: &Path, name: &str, zone: Tz) -> Option<BackupInfo> {
     let metadata = std::fs::metadata(path).ok()?;
     if !metadata.is_file() {
         return None;
     }
-    let modified: DateTime<Local> = metadata.modified().ok()?.into();
+    let modified: DateTime<Utc> = metadata.modified().ok()?.into();
+    let modified = modified.with_timezone(&zone);
     let bytes = metadata.len();
     Some(BackupInfo {
         backup_name: name.to_string(),
@@ -53,8 +55,8 @@ fn info(path: &Path, name: &str) -> Option<BackupInfo> {
 }
 
 /// Every backup in the folder, newest first (by the time in the name, then
-/// by name).
-pub fn list_backups(folder: &Path) -> Vec<BackupInfo> {
+/// by name), with dates in `zone`.
+pub fn list_backups(folder: &Path, zone: Tz) -> Vec<BackupInfo> {
     let Ok(entries) = std::fs::read_dir(folder) else {
         return Vec::new();
     };
@@ -63,7 +65,7 @@ pub fn list_backups(folder: &Path) -> Vec<BackupInfo> {
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let parsed = BackupName::parse(&name).ok()?;
-            Some((parsed, info(&entry.path(), &name)?))
+            Some((parsed, info(&entry.path(), &name, zone)?))
         })
         .collect();
     found.sort_by(|(left, left_info), (right, right_info)| {
@@ -78,7 +80,8 @@ pub fn list_backups(folder: &Path) -> Vec<BackupInfo> {
 /// `GET /api/v1/backups` and `/api/v1/system/backups`.
 pub async fn list(State(state): State<Arc<AppState>>) -> Response {
     let folder = state.settings.backups_dir();
-    let backups = tokio::task::spawn_blocking(move || list_backups(&folder))
+    let zone = state.zone;
+    let backups = tokio::task::spawn_blocking(move || list_backups(&folder, zone))
         .await
         .unwrap_or_default();
     success(serde_json::json!({ "backups": backups }))
@@ -105,7 +108,7 @@ pub fn remove_partial_files(folder: &Path) {
 /// removed.
 pub fn apply_retention(folder: &Path, keep: usize) -> Vec<String> {
     let mut removed = Vec::new();
-    for old in list_backups(folder).into_iter().skip(keep) {
+    for old in list_backups(folder, Tz::UTC).into_iter().skip(keep) {
         match std::fs::remove_file(folder.join(&old.backup_name)) {
             Ok(()) => removed.push(old.backup_name),
             Err(error) => tracing::warn!("retention cannot remove `{}`: {error}", old.backup_name),
@@ -151,6 +154,7 @@ pub async fn make_backup(
     if statistics {
         options.statistics_dir = Some(state.settings.statistics_dir());
     }
+    options.time_zone = Some(state.zone);
     let created = {
         let mut attempt = 0;
         loop {
@@ -239,7 +243,7 @@ pub async fn make_backup(
         }
     }
 
-    info(&created.path, &created.name).ok_or_else(|| {
+    info(&created.path, &created.name, state.zone).ok_or_else(|| {
         Failure::api(
             StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BackupCreation,
@@ -509,7 +513,7 @@ async fn receive_upload(
         }
     }
     tracing::info!(name, "backup uploaded");
-    info(&target, &name)
+    info(&target, &name, state.zone)
         .ok_or_else(|| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "the upload vanished"))
 }
 

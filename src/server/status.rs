@@ -44,9 +44,11 @@ pub async fn current_status(state: &Arc<AppState>) -> String {
 pub async fn status(State(state): State<Arc<AppState>>) -> Response {
     let text = current_status(&state).await;
     let backups = state.settings.backups_dir();
-    let count = tokio::task::spawn_blocking(move || super::backups::list_backups(&backups).len())
-        .await
-        .unwrap_or(0);
+    let zone = state.zone;
+    let count =
+        tokio::task::spawn_blocking(move || super::backups::list_backups(&backups, zone).len())
+            .await
+            .unwrap_or(0);
     let schedule = state.backup_settings().schedule();
     let next = crate::schedule::next_run(&schedule, state.zone, state.clock.now())
         .map(|run| run.at.with_timezone(&state.zone).to_rfc3339());
