@@ -93,3 +93,23 @@ fn an_ftp_server_that_is_down_keeps_the_local_backup() {
     assert_eq!(listed.len(), 1);
     assert_eq!(server.backups_folder_names(), listed);
 }
+
+/// An `ftp_path` that cannot be created on the FTP server (a file stands
+/// where a folder is needed) answers `FTP upload error:` naming the folder;
+/// the local backup is kept.
+#[test]
+fn an_ftp_path_that_cannot_be_created_keeps_the_local_backup() {
+    let ftp = FtpServer::start();
+    std::fs::create_dir_all(ftp.path("home")).unwrap();
+    std::fs::write(ftp.path("home/dev.example"), b"a file, not a folder").unwrap();
+    let server = TestServer::start();
+    server.configure(&ftp_form(ftp.port, FTP_PASSWORD));
+
+    let text = server
+        .form("POST", "/api/v1/backups", "statistics=0")
+        .refused(502, ApiError::FtpUpload.text());
+
+    assert!(text.contains("home/dev.example"), "{text}");
+    assert_eq!(server.listed().len(), 1);
+    assert_eq!(ftp.files(), ["home/dev.example"]);
+}

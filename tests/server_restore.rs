@@ -244,3 +244,42 @@ fn restore_reports_a_file_it_cannot_create() {
         ["statistics"]
     );
 }
+
+/// While the reload command runs after a restore, the status is
+/// `Loading (...)` and a second restore is refused with `PUQVPNCP status not
+/// OK`; once it has run, the status is `OK` again.
+#[test]
+fn the_status_is_loading_while_the_reload_command_runs() {
+    let marker = tempfile::TempDir::new().unwrap();
+    let started = marker.path().join("reload-started");
+    let script = format!("touch {} && sleep 2", started.display());
+    let server = TestServer::start_with(|settings| {
+        settings.reload_command = vec!["sh".to_string(), "-c".to_string(), script];
+    });
+    let name = server.create(false);
+    let form = format!("backup_name={name}");
+
+    std::thread::scope(|scope| {
+        let restoring = scope.spawn(|| {
+            server
+                .form("PUT", "/api/v1/backups/restore", &form)
+                .success()
+        });
+        assert!(
+            server.wait_for(std::time::Duration::from_secs(10), || started.exists()),
+            "the reload command never ran"
+        );
+        let status = server.get("/api/v1/system/status").success();
+        let text = status["status"].as_str().unwrap().to_string();
+        assert!(text.starts_with("Loading ("), "{status}");
+        server
+            .form("PUT", "/api/v1/backups/restore", &form)
+            .refused(409, ApiError::StatusNotOk.text());
+        restoring.join().unwrap();
+    });
+
+    assert_eq!(
+        server.get("/api/v1/system/status").success()["status"],
+        "OK"
+    );
+}
