@@ -8,12 +8,14 @@
 //! hashes, is [`access`]. The documented API error texts
 //! live in [`catalogue`]; everything that reports one of them takes it from
 //! there. [`schedule`] decides when the server's hourly and daily backups
-//! are due, and [`server`] is the backups API.
+//! are due, and [`server`] is the backups API; [`conformance`] checks any
+//! deployment of that API, ours or the original panel's, over HTTP(S).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access;
 pub mod catalogue;
+pub mod conformance;
 pub mod create;
 pub mod format;
 pub mod ftp;

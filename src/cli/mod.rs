@@ -1,5 +1,6 @@
 //! Command-line parsing and the subcommands, one module each.
 
+mod conformance;
 mod create;
 mod hash;
 mod inspect;
@@ -33,6 +34,7 @@ enum Command {
     Replay(replay::Args),
     Serve(serve::Args),
     Hash(hash::Args),
+    Conformance(conformance::Args),
 }
 
 /// Exit status for a refused or invalid archive.
@@ -53,6 +55,7 @@ pub fn main() -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Serve(args) => serve::run_server(args),
         Command::Hash(args) => hash::run(args),
+        Command::Conformance(args) => conformance::run(args),
     };
     match result {
         Ok(code) => code,

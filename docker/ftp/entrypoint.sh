@@ -1,0 +1,42 @@
+#!/bin/bash
+# Starts vsftpd in the foreground (under tini, PID 1).
+#   FTP_PASSWORD   password of the user `ftpuser` (default ftp-password)
+#   FTP_PASV_MIN, FTP_PASV_MAX   passive range (default 21100-21110; the
+#                  published ports must match)
+#   FTP_TLS=1      explicit FTPS (AUTH TLS) with the image's self-signed
+#                  certificate, required for login and data
+#   FTP_TLS_REQUIRE_REUSE=YES   vsftpd's TLS session reuse check on data
+#                  connections (default NO: many clients do not resume)
+set -euo pipefail
+
+if [ -n "${FTP_PASSWORD:-}" ]; then
+    echo "ftpuser:$FTP_PASSWORD" | chpasswd
+fi
+mkdir -p /var/run/vsftpd/empty
+
+config=/run/vsftpd.conf
+cp /etc/vsftpd.conf "$config"
+cat >>"$config" <<CONF
+pasv_min_port=${FTP_PASV_MIN:-21100}
+pasv_max_port=${FTP_PASV_MAX:-21110}
+CONF
+case ${FTP_TLS:-0} in
+    1 | yes | YES | true)
+        cat >>"$config" <<CONF
+ssl_enable=YES
+allow_anon_ssl=NO
+force_local_logins_ssl=YES
+force_local_data_ssl=YES
+ssl_tlsv1=YES
+ssl_sslv2=NO
+ssl_sslv3=NO
+require_ssl_reuse=${FTP_TLS_REQUIRE_REUSE:-NO}
+rsa_cert_file=/etc/ssl/certs/vsftpd.pem
+rsa_private_key_file=/etc/ssl/private/vsftpd.key
+CONF
+        echo "vsftpd: explicit FTPS required (self-signed certificate, CN=ftp)"
+        ;;
+    *) echo "vsftpd: plain FTP (FTP_TLS=1 for FTPS)" ;;
+esac
+
+exec /usr/sbin/vsftpd "$config"
