@@ -40,8 +40,10 @@ pub struct BackupInfo {
     pub size_bytes: u64,
 }
 
+/// The list's view of the backup at `path`: `None` for anything but a
+/// regular file (a symbolic link is not followed, so it never lists).
 fn info(path: &Path, name: &str, zone: Tz) -> Option<BackupInfo> {
-    let metadata = std::fs::metadata(path).ok()?;
+    let metadata = std::fs::symlink_metadata(path).ok()?;
     if !metadata.is_file() {
         return None;
     }
