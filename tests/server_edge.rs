@@ -568,7 +568,7 @@ fn path_tricks_never_reach_outside_the_backups_folder() {
 
     // The link is not listed, the outside file and everything else in the
     // data folder is as it was, and the real backup is still served.
-    assert_eq!(server.listed(), [placed.clone()]);
+    assert_eq!(server.listed(), std::slice::from_ref(&placed));
     assert_eq!(tree_contents(&server.data_dir()), data_before);
     let served = server.get(&format!("/api/v1/backups/{placed}"));
     assert_eq!(served.status, 200);
