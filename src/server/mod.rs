@@ -359,12 +359,25 @@ async fn redact_failures(
     redacted
 }
 
+/// The longest path the request log shows whole.
+const LOGGED_PATH_BYTES: usize = 256;
+
 /// One log line per request: method, path, status, time and client. The
-/// query string is left out, since a client may put a password there.
+/// query string is left out, since a client may put a password there, and a
+/// path longer than [`LOGGED_PATH_BYTES`] is cut, so that no client can
+/// flood the log.
 async fn log_request(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let mut path = request.uri().path().to_string();
+    if path.len() > LOGGED_PATH_BYTES {
+        let mut end = LOGGED_PATH_BYTES;
+        while !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        path.truncate(end);
+        path.push_str("...");
+    }
     let client = request::client_address(&request, &state.trusted_proxies)
         .map(|address| address.to_string())
         .unwrap_or_default();
