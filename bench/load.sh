@@ -147,6 +147,8 @@ leftovers=$(find "$data/backups" -maxdepth 1 -name '.*' | wc -l)
 
 echo "== wrk: $connections connections, $duration s, 3 lists : 1 download of $pinned_bytes bytes"
 cat "$work/wrk.out"
+echo "   answers other than 2xx: $(sed -n 's/.*Non-2xx or 3xx responses: *//p' "$work/wrk.out" | grep . || echo 0)"
+echo "   socket errors: $(sed -n 's/.*Socket errors: *//p' "$work/wrk.out" | grep . || echo none)"
 echo "== creates (code seconds verdict name)"
 awk '{print $1}' "$work/creates.log" | sort | uniq -c | sed 's/^/   code /'
 awk '{print $3}' "$work/creates.log" | sort | uniq -c | sed 's/^/   verify /'
