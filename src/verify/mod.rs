@@ -24,7 +24,10 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::format::path::{PathHazard, path_hazards};
-use crate::format::{FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place};
+use crate::format::{
+    CONFIG_DIR, FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place,
+    STATISTICS_DIR,
+};
 use crate::zipfile::layout::method_name;
 use crate::zipfile::{Entry, EntryKind, EntryReadError, Layout, LayoutError, ReadAt, read_entry};
 pub use problem::{Problem, ProblemCode, Severity};
@@ -615,6 +618,18 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                         format!(
                             "`{name}` is outside `config/`, `statistics/` and the format's own files"
                         ),
+                    )
+                    .at(&name),
+                );
+            } else if entry.kind() != EntryKind::Directory
+                && matches!(name.as_str(), CONFIG_DIR | STATISTICS_DIR)
+            {
+                // A file in the place of a tree's own folder is in neither
+                // tree, and a restore could not put it anywhere.
+                found.push(
+                    Problem::new(
+                        ProblemCode::ForeignEntry,
+                        format!("`{name}` is a file where the tree's own folder belongs"),
                     )
                     .at(&name),
                 );
