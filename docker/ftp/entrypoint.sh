@@ -28,6 +28,7 @@ case ${FTP_TLS:-0} in
         mkdir -p /run/ftp-tls
         openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=${FTP_TLS_NAME:-ftp}" \
             -addext "subjectAltName=DNS:${FTP_TLS_NAME:-ftp},DNS:localhost,IP:127.0.0.1" \
+            -addext "basicConstraints=critical,CA:FALSE" -addext "extendedKeyUsage=serverAuth" \
             -keyout /run/ftp-tls/key.pem -out /run/ftp-tls/cert.pem 2>/dev/null
         chmod 0600 /run/ftp-tls/key.pem
         cat >>"$config" <<CONF

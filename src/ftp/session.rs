@@ -218,7 +218,15 @@ impl<'a> Session<'a> {
                 }
             };
             if let Err(error) = transfer.write_all(&buffer[..count]) {
-                return Err(self.data_error(&error, partial));
+                // A server that gives up on a transfer (a full disk, a quota)
+                // closes the data connection and says why on the control
+                // connection: that reply explains more than the broken pipe.
+                return Err(match transfer.finish() {
+                    Err(reply @ suppaftp::FtpError::UnexpectedResponse(_)) => {
+                        self.transfer_error(reply, partial)
+                    }
+                    _ => self.data_error(&error, partial),
+                });
             }
             bytes += count as u64;
         }

@@ -100,7 +100,10 @@ mod tests {
         let error = TlsTrust::from_pem_file(&path).unwrap_err();
         assert!(error.ends_with("holds no certificate"), "{error}");
         let missing = TlsTrust::from_pem_file(&folder.path().join("missing.pem")).unwrap_err();
-        assert!(missing.starts_with("cannot read the certificates"), "{missing}");
+        assert!(
+            missing.starts_with("cannot read the certificates"),
+            "{missing}"
+        );
     }
 
     /// Bytes that are no certificate are refused with a phrase.

@@ -222,7 +222,8 @@ pub async fn make_backup(
             // Read at each upload, so that a renewed certificate is used
             // without a restart.
             let trust = match &trusted {
-                Some(path) => TlsTrust::from_pem_file(path).map_err(crate::ftp::FtpError::TrustedCertificates)?,
+                Some(path) => TlsTrust::from_pem_file(path)
+                    .map_err(crate::ftp::FtpError::TrustedCertificates)?,
                 None => TlsTrust::SystemRoots,
             };
             upload_with_trust(&ftp, &trust, &local, &name)

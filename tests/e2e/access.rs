@@ -12,7 +12,11 @@ fn endpoints() -> Vec<(Method, String, Vec<(&'static str, &'static str)>)> {
     vec![
         (Method::Get, "/api/v1/backups".to_string(), vec![]),
         (Method::Get, "/api/v1/system/backups".to_string(), vec![]),
-        (Method::Post, "/api/v1/backups".to_string(), vec![("statistics", "0")]),
+        (
+            Method::Post,
+            "/api/v1/backups".to_string(),
+            vec![("statistics", "0")],
+        ),
         (
             Method::Put,
             "/api/v1/backups/restore".to_string(),

@@ -34,7 +34,10 @@ fn create_list_and_download() {
         let date = entry["creation_date"].as_str().unwrap();
         chrono::DateTime::parse_from_rfc3339(date)
             .unwrap_or_else(|error| panic!("creation_date `{date}`: {error}"));
-        assert!(entry["size"].is_number() || entry["size"].is_string(), "{entry}");
+        assert!(
+            entry["size"].is_number() || entry["size"].is_string(),
+            "{entry}"
+        );
     }
 
     // The alias lists the same.
@@ -49,7 +52,10 @@ fn create_list_and_download() {
             .api_exec_ok(&["sha256sum", &format!("{BACKUPS}/{name}")])
             .stdout;
         let digest = sha256_hex(&answer.body);
-        assert!(inside.starts_with(&digest), "{name}: {inside} against {digest}");
+        assert!(
+            inside.starts_with(&digest),
+            "{name}: {inside} against {digest}"
+        );
 
         // Statistics are in the one backup that was asked for them.
         let archive = zip::ZipArchive::new(std::io::Cursor::new(&answer.body)).unwrap();
@@ -82,7 +88,10 @@ fn an_unwritable_backups_folder_fails_the_create() {
 
     let answer = stack.send(Method::Post, "/api/v1/backups", &[("statistics", "0")]);
     let text = refused(&answer, 500, ApiError::BackupCreation.text());
-    assert!(text.len() > ApiError::BackupCreation.text().len() + 1, "{text}");
+    assert!(
+        text.len() > ApiError::BackupCreation.text().len() + 1,
+        "{text}"
+    );
 
     stack.api_exec_ok(&["chmod", "0700", BACKUPS]);
     assert!(stack.listed().is_empty());

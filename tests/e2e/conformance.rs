@@ -35,5 +35,8 @@ fn conformance_passes_against_the_container() {
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("failures=\"0\""), "{xml}");
     assert!(xml.matches("<testcase").count() >= 20, "{xml}");
-    assert_eq!(stack.success(Method::Get, "/api/v1/backups/config", &[]), before);
+    assert_eq!(
+        stack.success(Method::Get, "/api/v1/backups/config", &[]),
+        before
+    );
 }

@@ -6,7 +6,9 @@
 use puqbackup::catalogue::ApiError;
 use puqbackup::conformance::Method;
 
-use crate::harness::{BACKUPS, DATA, FTP_FOLDER, FTP_PASSWORD, FtpServer, Stack, StackBuilder, refused};
+use crate::harness::{
+    BACKUPS, DATA, FTP_FOLDER, FTP_PASSWORD, FtpServer, Stack, StackBuilder, refused,
+};
 
 /// Uploads one backup to `kind` and checks the file on the FTP side.
 fn upload_is_byte_identical(kind: FtpServer, tls: bool) {
@@ -19,11 +21,18 @@ fn upload_is_byte_identical(kind: FtpServer, tls: bool) {
 
     let name = stack.create(false);
 
-    let local = stack.api_exec_ok(&["sha256sum", &format!("{BACKUPS}/{name}")]).stdout;
+    let local = stack
+        .api_exec_ok(&["sha256sum", &format!("{BACKUPS}/{name}")])
+        .stdout;
     let remote = stack
         .ftp_exec_ok(&["sha256sum", &format!("{FTP_FOLDER}/{name}")])
         .stdout;
-    let digest = |line: &str| line.split_whitespace().next().unwrap_or_default().to_string();
+    let digest = |line: &str| {
+        line.split_whitespace()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
     assert_eq!(digest(&remote), digest(&local), "{kind:?}");
     let listing = stack.ftp_exec_ok(&["ls", "-A", FTP_FOLDER]).stdout;
     assert_eq!(listing.trim(), name, "{kind:?}: only the final file stays");
@@ -32,7 +41,10 @@ fn upload_is_byte_identical(kind: FtpServer, tls: bool) {
     // was renamed once complete: the final name never held a partial file.
     let log = stack.ftp_log();
     let temporary = format!(".{name}.partial");
-    assert!(log.contains(&temporary), "{kind:?}: no upload to `{temporary}` in:\n{log}");
+    assert!(
+        log.contains(&temporary),
+        "{kind:?}: no upload to `{temporary}` in:\n{log}"
+    );
     assert_eq!(stack.listed(), [name]);
 }
 
@@ -73,7 +85,11 @@ fn upload_failed(stack: &Stack, statistics: bool, cause: &[&str]) -> String {
         "wanted one of {cause:?} in `{text}`"
     );
     let listed = stack.listed();
-    assert_eq!(listed.len(), before.len() + 1, "the local backup is kept: {listed:?}");
+    assert_eq!(
+        listed.len(),
+        before.len() + 1,
+        "the local backup is kept: {listed:?}"
+    );
     text
 }
 
@@ -94,7 +110,11 @@ fn an_ftp_server_that_is_stopped() {
     let stack = Stack::with_vsftpd();
     stack.configure_ftp(FTP_PASSWORD, false);
     stack.ftp.as_ref().unwrap().stop().unwrap();
-    upload_failed(&stack, false, &["connect", "resolve", "refused", "timed out"]);
+    upload_failed(
+        &stack,
+        false,
+        &["connect", "resolve", "refused", "timed out"],
+    );
 }
 
 /// An FTP server without room for the backup: `FTP upload error:` with the
@@ -118,14 +138,20 @@ fn an_ftp_server_without_room() {
 
     let listing = stack.ftp_exec_ok(&["ls", "-A", FTP_FOLDER]).stdout;
     let name = stack.listed().remove(0);
-    assert!(!listing.lines().any(|line| line == name), "final name on the FTP side: {listing}");
+    assert!(
+        !listing.lines().any(|line| line == name),
+        "final name on the FTP side: {listing}"
+    );
 }
 
 /// An FTP server that requires FTPS refuses a plain login: `FTP upload
 /// error:` with its reply.
 #[test]
 fn plain_ftp_to_a_server_that_requires_ftps() {
-    let stack = StackBuilder::default().ftp(FtpServer::Vsftpd).ftp_tls().start();
+    let stack = StackBuilder::default()
+        .ftp(FtpServer::Vsftpd)
+        .ftp_tls()
+        .start();
     stack.configure_ftp(FTP_PASSWORD, false);
     upload_failed(&stack, false, &["530", "encryption"]);
 }

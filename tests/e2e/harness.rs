@@ -122,7 +122,7 @@ impl StackBuilder {
             if let Some(options) = &self.ftp_tmpfs {
                 tmpfs.insert(FTP_FOLDER.to_string(), options.clone());
             }
-            let request = GenericImage::new(image, tag)
+            let mut request = GenericImage::new(image, tag)
                 .with_wait_for(WaitFor::healthcheck())
                 .with_network(&network)
                 .with_container_name(&name)
@@ -140,6 +140,14 @@ impl StackBuilder {
                         config.tmpfs = Some(tmpfs.clone());
                     }
                 });
+            if kind == FtpServer::PureFtpd {
+                // Pure-FTPd sets these capabilities for itself at start,
+                // and exits when it cannot; Docker does not grant them by
+                // default.
+                request = request
+                    .with_cap_add("DAC_READ_SEARCH")
+                    .with_cap_add("SYS_NICE");
+            }
             let container = request.start().expect("the FTP container starts");
             docker_exec_ok(
                 container.id(),
@@ -295,7 +303,12 @@ impl Stack {
             .as_array()
             .unwrap_or_else(|| panic!("no list of backups in {msg}"))
             .iter()
-            .map(|entry| entry["backup_name"].as_str().unwrap_or_default().to_string())
+            .map(|entry| {
+                entry["backup_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
             .collect()
     }
 
@@ -389,7 +402,8 @@ impl Stack {
     /// `<sha256>  <path>` lines, sorted.
     pub fn api_tree(&self, folder: &str) -> String {
         let script = "cd \"$1\" && find . -type f -print0 | sort -z | xargs -0 -r sha256sum";
-        self.api_exec_ok(&["sh", "-c", script, "tree", folder]).stdout
+        self.api_exec_ok(&["sh", "-c", script, "tree", folder])
+            .stdout
     }
 
     /// The API container's log (standard output and error).
@@ -400,7 +414,14 @@ impl Stack {
     /// The FTP container's log.
     pub fn ftp_log(&self) -> String {
         let ftp = self.ftp.as_ref().expect("the stack has an FTP server");
-        container_log(ftp.id())
+        // ProFTPD writes its logs to files (it refuses /proc/1/fd/1).
+        let files = docker_exec(
+            ftp.id(),
+            "0",
+            &["sh", "-c", "cat /var/log/ftp/*.log 2>/dev/null || true"],
+            None,
+        );
+        container_log(ftp.id()) + &String::from_utf8_lossy(&files.stdout)
     }
 
     /// Waits until `check` holds, up to `limit`; answers whether it did.

@@ -16,7 +16,11 @@ const CONFIG: &str = "/var/lib/puqbackup/config";
 
 /// `PUT /api/v1/backups/restore` of `name`.
 fn restore(stack: &Stack, name: &str) -> puqbackup::conformance::Answer {
-    stack.send(Method::Put, "/api/v1/backups/restore", &[("backup_name", name)])
+    stack.send(
+        Method::Put,
+        "/api/v1/backups/restore",
+        &[("backup_name", name)],
+    )
 }
 
 /// Waits for the status to be `OK`; panics with the last one otherwise.
@@ -44,7 +48,11 @@ fn restore_replaces_the_live_configuration() {
     ]);
     assert_ne!(stack.api_tree(CONFIG), then);
 
-    let msg = stack.success(Method::Put, "/api/v1/backups/restore", &[("backup_name", &name)]);
+    let msg = stack.success(
+        Method::Put,
+        "/api/v1/backups/restore",
+        &[("backup_name", &name)],
+    );
 
     assert_eq!(msg, "success");
     assert_eq!(stack.api_tree(CONFIG), then);
@@ -108,7 +116,10 @@ fn malformed_archives_in_the_backups_folder_are_refused() {
         stack.place_fixture(fixture, &name);
         let answer = restore(&stack, &name);
         let text = refused(&answer, *code, error.text());
-        assert!(text.len() > error.text().len(), "{fixture}: no cause in `{text}`");
+        assert!(
+            text.len() > error.text().len(),
+            "{fixture}: no cause in `{text}`"
+        );
         assert_eq!(stack.api_tree(CONFIG), before, "{fixture}");
     }
     wait_for_ok(&stack);
@@ -131,20 +142,27 @@ fn an_unreadable_backup_file() {
 #[test]
 fn a_malformed_upload_is_refused() {
     let stack = Stack::api_only();
-    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/name-mismatch.zip");
+    let fixture =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/name-mismatch.zip");
     let name = name_at("2026-01-05_10-00-00");
     let output = Command::new("curl")
         .args(["-s", "--max-time", "30", "-b"])
         .arg(format!("access_hash={}", stack.hash))
         .args(["-H", "Content-Type: application/zip", "--data-binary"])
         .arg(format!("@{}", fixture.display()))
-        .arg(format!("{}/api/v1/backups/upload?backup_name={name}", stack.url))
+        .arg(format!(
+            "{}/api/v1/backups/upload?backup_name={name}",
+            stack.url
+        ))
         .output()
         .expect("curl runs");
     let body: serde_json::Value = serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)));
     let text = body["error"].as_str().unwrap();
-    assert!(text.starts_with(ApiError::FileNameMismatch.text()), "{body}");
+    assert!(
+        text.starts_with(ApiError::FileNameMismatch.text()),
+        "{body}"
+    );
     assert!(stack.listed().is_empty());
     let files = stack.api_exec_ok(&["ls", "-A", BACKUPS]).stdout;
     assert_eq!(files.trim(), "");
@@ -157,11 +175,26 @@ fn a_configuration_that_is_a_mount_point() {
     let stack = StackBuilder::default()
         .api_tmpfs(CONFIG, "size=1m,mode=1777")
         .start();
+    // The folder existed, so no sample was written into it: a tree of our
+    // own, backed up, then changed.
+    stack.api_exec_ok(&[
+        "sh",
+        "-c",
+        &format!("mkdir -p {CONFIG}/wireguard && echo '[Interface]' > {CONFIG}/wireguard/wg0.conf"),
+    ]);
     let name = stack.create(false);
-    stack.api_exec_ok(&["sh", "-c", &format!("echo changed > {CONFIG}/wireguard/wg0.conf")]);
+    stack.api_exec_ok(&[
+        "sh",
+        "-c",
+        &format!("echo changed > {CONFIG}/wireguard/wg0.conf"),
+    ]);
     let before = stack.api_tree(CONFIG);
 
-    refused(&restore(&stack, &name), 500, ApiError::DeleteOldConfiguration.text());
+    refused(
+        &restore(&stack, &name),
+        500,
+        ApiError::DeleteOldConfiguration.text(),
+    );
 
     assert_eq!(stack.api_tree(CONFIG), before);
     let leftovers = stack.api_exec_ok(&["ls", "-A", DATA]).stdout;
@@ -229,7 +262,11 @@ fn a_file_system_that_fills_up_during_extraction() {
     ]);
     let name = stack.create(false);
     // Leave less room than the backup's configuration needs.
-    stack.api_exec_ok(&["sh", "-c", "head -c 1048576 /dev/zero > /srv/panel/filler || true"]);
+    stack.api_exec_ok(&[
+        "sh",
+        "-c",
+        "head -c 1048576 /dev/zero > /srv/panel/filler || true",
+    ]);
     let before = stack.api_tree("/srv/panel/config");
 
     let answer = restore(&stack, &name);
@@ -243,5 +280,8 @@ fn a_file_system_that_fills_up_during_extraction() {
     assert!(envelope.error.contains("space"), "{}", answer.describe());
     assert_eq!(stack.api_tree("/srv/panel/config"), before);
     let leftovers = stack.api_exec_ok(&["ls", "-A", "/srv/panel"]).stdout;
-    assert_eq!(leftovers.split_whitespace().collect::<Vec<_>>(), ["config", "filler"]);
+    assert_eq!(
+        leftovers.split_whitespace().collect::<Vec<_>>(),
+        ["config", "filler"]
+    );
 }

@@ -31,7 +31,11 @@ fn the_hourly_schedule_makes_a_backup_at_its_minute() {
 
     let made = stack.wait_for(Duration::from_secs(150), || !stack.listed().is_empty());
 
-    assert!(made, "no scheduled backup within 150 s:\n{}", stack.api_log());
+    assert!(
+        made,
+        "no scheduled backup within 150 s:\n{}",
+        stack.api_log()
+    );
     let listed = stack.listed();
     assert_eq!(listed.len(), 1, "{listed:?}");
     // `<host>_YYYY-MM-DD_HH-MM-SS.zip`: the minute is the configured one.

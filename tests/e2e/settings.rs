@@ -51,7 +51,10 @@ fn every_validation_text() {
         let answer = stack.send(Method::Put, "/api/v1/backups/config", &with(name, value));
         refused(&answer, 400, error.text());
     }
-    assert_eq!(stack.success(Method::Get, "/api/v1/backups/config", &[]), before);
+    assert_eq!(
+        stack.success(Method::Get, "/api/v1/backups/config", &[]),
+        before
+    );
 }
 
 /// A complete configuration set through the API reads back the same, with
