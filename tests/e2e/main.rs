@@ -13,6 +13,7 @@
 
 mod access;
 mod backups;
+mod compose;
 mod conformance;
 mod ftp;
 mod harness;
