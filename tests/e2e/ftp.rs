@@ -134,7 +134,7 @@ fn an_ftp_server_without_room() {
         &format!("mkdir -p {DATA}/statistics && head -c 1048576 /dev/urandom > {DATA}/statistics/traffic.db"),
     ]);
 
-    upload_failed(&stack, true, &["451", "452", "552", "426"]);
+    upload_failed(&stack, true, &["451"]);
 
     let listing = stack.ftp_exec_ok(&["ls", "-A", FTP_FOLDER]).stdout;
     let name = stack.listed().remove(0);
