@@ -6,8 +6,11 @@ use puqbackup::conformance::{Cookie, Method};
 
 use crate::harness::{DATA, Stack, add_hash_in, name_at, refused};
 
+/// A request: method, path and form.
+type Request = (Method, String, Vec<(&'static str, &'static str)>);
+
 /// Every endpoint of the reference, with a form that would be valid.
-fn endpoints() -> Vec<(Method, String, Vec<(&'static str, &'static str)>)> {
+fn endpoints() -> Vec<Request> {
     let name = name_at("2026-01-05_10-00-00");
     vec![
         (Method::Get, "/api/v1/backups".to_string(), vec![]),
