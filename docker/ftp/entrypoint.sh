@@ -7,6 +7,10 @@
 #                  certificate, required for login and data
 #   FTP_TLS_REQUIRE_REUSE=YES   vsftpd's TLS session reuse check on data
 #                  connections (default NO: many clients do not resume)
+#   FTP_MAX_RATE   bytes per second of one transfer (default unlimited): a
+#                  slow server, so that a test can act in mid-upload
+#   FTP_DENIED_COMMANDS   commands answered with 550, comma-separated (for
+#                  example RNFR,RNTO: a server that refuses the final rename)
 #   FTP_TLS_NAME   the DNS name clients reach the server by (default ftp):
 #                  a self-signed certificate for it is made at start, in
 #                  /run/ftp-tls/cert.pem, for clients to trust
@@ -23,6 +27,12 @@ cat >>"$config" <<CONF
 pasv_min_port=${FTP_PASV_MIN:-21100}
 pasv_max_port=${FTP_PASV_MAX:-21110}
 CONF
+if [ -n "${FTP_MAX_RATE:-}" ]; then
+    echo "local_max_rate=$FTP_MAX_RATE" >>"$config"
+fi
+if [ -n "${FTP_DENIED_COMMANDS:-}" ]; then
+    echo "cmds_denied=$FTP_DENIED_COMMANDS" >>"$config"
+fi
 case ${FTP_TLS:-0} in
     1 | yes | YES | true)
         mkdir -p /run/ftp-tls

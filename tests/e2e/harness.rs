@@ -74,6 +74,7 @@ pub struct StackBuilder {
     ftp: Option<FtpServer>,
     ftp_tls: bool,
     ftp_tmpfs: Option<String>,
+    ftp_env: Vec<(String, String)>,
     api_tmpfs: Vec<(String, String)>,
     settings: Vec<String>,
 }
@@ -94,6 +95,12 @@ impl StackBuilder {
     /// The FTP upload folder is a tmpfs with these mount options.
     pub fn ftp_upload_tmpfs(mut self, options: &str) -> Self {
         self.ftp_tmpfs = Some(options.to_string());
+        self
+    }
+
+    /// An environment variable of the FTP container (see its entrypoint).
+    pub fn ftp_env(mut self, name: &str, value: &str) -> Self {
+        self.ftp_env.push((name.to_string(), value.to_string()));
         self
     }
 
@@ -140,6 +147,9 @@ impl StackBuilder {
                         config.tmpfs = Some(tmpfs.clone());
                     }
                 });
+            for (variable, value) in &self.ftp_env {
+                request = request.with_env_var(variable, value);
+            }
             if kind == FtpServer::PureFtpd {
                 // Pure-FTPd sets these capabilities for itself at start,
                 // and exits when it cannot; Docker does not grant them by
@@ -424,6 +434,43 @@ impl Stack {
         container_log(ftp.id()) + &String::from_utf8_lossy(&files.stdout)
     }
 
+    /// Kills the API process with SIGKILL (the container's init and all),
+    /// starts the container again on its volume, and waits until it
+    /// answers. The published port may change: the stack follows it.
+    pub fn kill_and_restart_api(&mut self) {
+        let id = self.api.id().to_string();
+        docker_ok(&["kill", "--signal", "KILL", &id]);
+        // `docker kill` returns once the signal is sent: wait for the end.
+        docker_ok(&["wait", &id]);
+        docker_ok(&["start", &id]);
+        let port = docker_ok(&["port", &id, "8080/tcp"]);
+        let port = port
+            .lines()
+            .find_map(|line| line.strip_prefix("127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no port on 127.0.0.1 in `{port}`"))
+            .trim()
+            .to_string();
+        self.url = format!("http://127.0.0.1:{port}");
+        self.client = Client::new(
+            self.url.clone(),
+            self.hash.clone(),
+            false,
+            Duration::from_secs(120),
+        );
+        let answers = self.wait_for(Duration::from_secs(60), || {
+            self.client
+                .send(Method::Get, "/api/v1/system/status", Cookie::Given, &[])
+                .is_ok_and(|answer| answer.code == 200)
+        });
+        assert!(answers, "the API did not come back:\n{}", self.api_log());
+    }
+
+    /// Freezes (`docker pause`) or thaws the FTP container.
+    pub fn pause_ftp(&self, paused: bool) {
+        let ftp = self.ftp.as_ref().expect("the stack has an FTP server");
+        docker_ok(&[if paused { "pause" } else { "unpause" }, ftp.id()]);
+    }
+
     /// Waits until `check` holds, up to `limit`; answers whether it did.
     pub fn wait_for(&self, limit: Duration, mut check: impl FnMut() -> bool) -> bool {
         let deadline = Instant::now() + limit;
@@ -469,6 +516,21 @@ pub fn refused(answer: &Answer, code: u16, text: &str) -> String {
     );
     assert_eq!(answer.code, code, "{}", answer.describe());
     envelope.error.clone()
+}
+
+/// Runs `docker` with `arguments`; panics unless it succeeds. Answers its
+/// standard output.
+fn docker_ok(arguments: &[&str]) -> String {
+    let output = Command::new("docker")
+        .args(arguments)
+        .output()
+        .expect("docker runs");
+    assert!(
+        output.status.success(),
+        "docker {arguments:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// A container's log (standard output and error).

@@ -15,6 +15,7 @@ mod access;
 mod backups;
 mod compose;
 mod conformance;
+mod faults;
 mod ftp;
 mod harness;
 mod restore;
