@@ -39,13 +39,20 @@ fn ftp_files(stack: &Stack) -> Vec<String> {
 /// Waits until the FTP server holds a temporary upload.
 fn wait_for_partial(stack: &Stack) {
     let started = stack.wait_for(Duration::from_secs(30), || {
-        ftp_files(stack).iter().any(|name| name.ends_with(".partial"))
+        ftp_files(stack)
+            .iter()
+            .any(|name| name.ends_with(".partial"))
     });
     assert!(started, "no upload began: {:?}", ftp_files(stack));
 }
 
-/// Starts a create with statistics in a thread; answers its handle.
-fn create_in_background(stack: &Stack) -> std::thread::JoinHandle<puqbackup::conformance::Answer> {
+/// Starts a create with statistics in a thread; answers its handle, which
+/// gives the answer, or the error when none came (the server was killed).
+type Pending = std::thread::JoinHandle<
+    Result<puqbackup::conformance::Answer, puqbackup::conformance::ConformanceError>,
+>;
+
+fn create_in_background(stack: &Stack) -> Pending {
     let client = puqbackup::conformance::Client::new(
         stack.url.clone(),
         stack.hash.clone(),
@@ -54,9 +61,12 @@ fn create_in_background(stack: &Stack) -> std::thread::JoinHandle<puqbackup::con
     );
     std::thread::spawn(move || {
         let form = [("statistics".to_string(), "1".to_string())];
-        client
-            .send(Method::Post, "/api/v1/backups", puqbackup::conformance::Cookie::Given, &form)
-            .expect("an answer")
+        client.send(
+            Method::Post,
+            "/api/v1/backups",
+            puqbackup::conformance::Cookie::Given,
+            &form,
+        )
     })
 }
 
@@ -76,14 +86,18 @@ fn the_ftp_server_stops_in_mid_upload() {
     wait_for_partial(&stack);
     let ftp = stack.ftp.as_ref().unwrap();
     ftp.stop().unwrap();
-    let answer = request.join().unwrap();
+    let answer = request.join().unwrap().expect("an answer");
 
     refused(&answer, 502, ApiError::FtpUpload.text());
     let listed = stack.listed();
     assert_eq!(listed.len(), 1);
     stack.api_exec_ok(&["puqbackup", "verify", &format!("{BACKUPS}/{}", listed[0])]);
     ftp.start().unwrap();
-    assert!(!ftp_files(&stack).contains(&listed[0]), "{:?}", ftp_files(&stack));
+    assert!(
+        !ftp_files(&stack).contains(&listed[0]),
+        "{:?}",
+        ftp_files(&stack)
+    );
 }
 
 /// Thaws a paused FTP container when dropped, so that it can be removed
@@ -113,16 +127,23 @@ fn the_ftp_server_stalls_in_mid_upload() {
     let frozen = Instant::now();
     stack.pause_ftp(true);
     let thaw = Thaw(&stack);
-    let answer = request.join().unwrap();
+    let answer = request.join().unwrap().expect("an answer");
     let waited = frozen.elapsed();
 
     let text = refused(&answer, 502, ApiError::FtpUpload.text());
     assert!(text.contains("timed out"), "{text}");
-    assert!(waited < Duration::from_secs(45), "answered after {waited:?}");
+    assert!(
+        waited < Duration::from_secs(45),
+        "answered after {waited:?}"
+    );
     drop(thaw);
     let listed = stack.listed();
     assert_eq!(listed.len(), 1);
-    assert!(!ftp_files(&stack).contains(&listed[0]), "{:?}", ftp_files(&stack));
+    assert!(
+        !ftp_files(&stack).contains(&listed[0]),
+        "{:?}",
+        ftp_files(&stack)
+    );
 }
 
 /// An FTP server that answers 550 to the final rename: `FTP upload error:`
@@ -217,16 +238,20 @@ fn sigkill_during_restores() {
     ]);
     let new_tree = stack.api_tree(&config);
     let name = stack.create(false);
-    let change = format!("rm -r {config}/peers && echo old > {config}/old.conf");
-    stack.api_exec_ok(&["sh", "-c", &change]);
+    let reset = format!("rm -rf {config} && mkdir -p {config} && echo old > {config}/old.conf");
+    stack.api_exec_ok(&["sh", "-c", &reset]);
     let old_tree = stack.api_tree(&config);
     let started = Instant::now();
-    stack.success(Method::Put, "/api/v1/backups/restore", &[("backup_name", &name)]);
+    stack.success(
+        Method::Put,
+        "/api/v1/backups/restore",
+        &[("backup_name", &name)],
+    );
     let duration = started.elapsed();
 
     let mut outcomes = [0u32; 2];
     for round in 0..20u32 {
-        stack.api_exec_ok(&["sh", "-c", &format!("rm -rf {config} && mkdir -p {config} && echo old > {config}/old.conf")]);
+        stack.api_exec_ok(&["sh", "-c", &reset]);
         assert_eq!(stack.api_tree(&config), old_tree);
         let client = puqbackup::conformance::Client::new(
             stack.url.clone(),
@@ -237,13 +262,25 @@ fn sigkill_during_restores() {
         let backup = name.clone();
         let request = std::thread::spawn(move || {
             let form = [("backup_name".to_string(), backup)];
-            client.send(Method::Put, "/api/v1/backups/restore", puqbackup::conformance::Cookie::Given, &form)
+            client.send(
+                Method::Put,
+                "/api/v1/backups/restore",
+                puqbackup::conformance::Cookie::Given,
+                &form,
+            )
         });
         std::thread::sleep(duration * round / 16);
         stack.kill_and_restart_api();
-        let _ = request.join();
+        let answered = request
+            .join()
+            .unwrap()
+            .is_ok_and(|answer| answer.code == 200);
 
         let tree = stack.api_tree(&config);
+        assert!(
+            !answered || tree == new_tree,
+            "round {round}: the restore answered success, but the tree is not the backup's"
+        );
         if tree == old_tree {
             outcomes[0] += 1;
         } else if tree == new_tree {
@@ -257,5 +294,8 @@ fn sigkill_during_restores() {
             "round {round}: leftovers in the data folder:\n{data}"
         );
     }
-    eprintln!("old tree {} times, new tree {} times", outcomes[0], outcomes[1]);
+    eprintln!(
+        "old tree {} times, new tree {} times",
+        outcomes[0], outcomes[1]
+    );
 }
