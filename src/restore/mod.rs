@@ -177,8 +177,10 @@ pub fn find_backup(folder: &Path, name: &str) -> Result<PathBuf, RestoreError> {
     if !plain {
         return Err(missing(format!("`{name}` is not a backup name")));
     }
+    // A symbolic link is no backup, even one to a file: it could lead the
+    // restore anywhere, and the list never shows one.
     let path = folder.join(name);
-    match std::fs::metadata(&path) {
+    match std::fs::symlink_metadata(&path) {
         Ok(metadata) if metadata.is_file() => Ok(path),
         _ => Err(missing(format!("`{name}`"))),
     }

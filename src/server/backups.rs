@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Local, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -17,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use tokio_util::io::ReaderStream;
 
 use super::AppState;
+use super::edge::{body_failure, declared_length, task_failure, too_large};
 use super::envelope::{Failure, success};
 use super::request::Parameters;
 use crate::catalogue::ApiError;
@@ -38,8 +40,10 @@ pub struct BackupInfo {
     pub size_bytes: u64,
 }
 
+/// The list's view of the backup at `path`: `None` for anything but a
+/// regular file (a symbolic link is not followed, so it never lists).
 fn info(path: &Path, name: &str, zone: Tz) -> Option<BackupInfo> {
-    let metadata = std::fs::metadata(path).ok()?;
+    let metadata = std::fs::symlink_metadata(path).ok()?;
     if !metadata.is_file() {
         return None;
     }
@@ -165,7 +169,7 @@ pub async fn make_backup(
                     Failure::api(
                         StatusCode::INTERNAL_SERVER_ERROR,
                         ApiError::BackupCreation,
-                        error,
+                        task_failure(error),
                     )
                 })?;
             match result {
@@ -248,7 +252,7 @@ pub async fn make_backup(
                 return Err(Failure::api(
                     StatusCode::BAD_GATEWAY,
                     ApiError::FtpUpload,
-                    error,
+                    task_failure(error),
                 ));
             }
         }
@@ -283,14 +287,23 @@ pub async fn create(State(state): State<Arc<AppState>>, parameters: Parameters) 
 }
 
 /// The path of the listed backup `name`, or `There is no backup with this
-/// name` for anything else, path tricks included.
-fn backup_path(state: &AppState, name: &str) -> Result<PathBuf, Failure> {
+/// name` for anything else: path tricks, a name that did not decode (a
+/// percent escape that is not UTF-8), and anything in the backups folder
+/// that is not a regular file, a symbolic link included, since the list
+/// shows only those.
+fn backup_path(
+    state: &AppState,
+    name: Result<UrlPath<String>, PathRejection>,
+) -> Result<PathBuf, Failure> {
     let missing = || Failure::new(StatusCode::NOT_FOUND, ApiError::NoSuchBackup.text());
-    if name.contains(['/', '\\', '\0']) || BackupName::parse(name).is_err() {
+    let Ok(UrlPath(name)) = name else {
+        return Err(missing());
+    };
+    if name.contains(['/', '\\', '\0']) || BackupName::parse(&name).is_err() {
         return Err(missing());
     }
-    let path = state.settings.backups_dir().join(name);
-    match std::fs::metadata(&path) {
+    let path = state.settings.backups_dir().join(&name);
+    match std::fs::symlink_metadata(&path) {
         Ok(metadata) if metadata.is_file() => Ok(path),
         _ => Err(missing()),
     }
@@ -327,13 +340,17 @@ fn requested_range(headers: &HeaderMap, length: u64) -> Option<Result<(u64, u64)
 /// `GET /api/v1/backups/<name>`: streams the file, whole or a byte range.
 pub async fn download(
     State(state): State<Arc<AppState>>,
-    UrlPath(name): UrlPath<String>,
+    name: Result<UrlPath<String>, PathRejection>,
     headers: HeaderMap,
 ) -> Response {
-    let path = match backup_path(&state, &name) {
+    let path = match backup_path(&state, name) {
         Ok(path) => path,
         Err(failure) => return failure.into_response(),
     };
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let mut file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(_) => {
@@ -393,12 +410,16 @@ pub async fn download(
 /// `DELETE /api/v1/backups/<name>`: removes the local copy only.
 pub async fn delete(
     State(state): State<Arc<AppState>>,
-    UrlPath(name): UrlPath<String>,
+    name: Result<UrlPath<String>, PathRejection>,
 ) -> Response {
-    let path = match backup_path(&state, &name) {
+    let path = match backup_path(&state, name) {
         Ok(path) => path,
         Err(failure) => return failure.into_response(),
     };
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
     match tokio::fs::remove_file(&path).await {
         Ok(()) => {
             tracing::info!(name, "backup deleted");
@@ -417,10 +438,11 @@ pub async fn delete(
 /// listed. A refused upload leaves nothing behind.
 pub async fn upload(
     State(state): State<Arc<AppState>>,
-    Query(query): Query<Vec<(String, String)>>,
+    uri: Uri,
+    headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match receive_upload(&state, &query, body).await {
+    match receive_upload(&state, &uri, &headers, body).await {
         Ok(info) => success(info),
         Err(failure) => failure.into_response(),
     }
@@ -428,42 +450,58 @@ pub async fn upload(
 
 async fn receive_upload(
     state: &Arc<AppState>,
-    query: &[(String, String)],
+    uri: &Uri,
+    headers: &HeaderMap,
     body: Body,
 ) -> Result<BackupInfo, Failure> {
-    let wanted = query
-        .iter()
-        .find(|(key, _)| key == "backup_name")
-        .map(|(_, value)| value.clone());
+    let query = Parameters::parse(uri.query().unwrap_or(""), b"")?;
+    let wanted = query.get("backup_name").map(str::to_string);
+
+    // A body declared larger than the limit is refused before a byte of it
+    // is read or a file is made for it.
+    let limit = state.settings.max_upload_bytes;
+    if declared_length(headers).is_some_and(|length| length > limit) {
+        return Err(too_large(limit));
+    }
+
     let folder = state.settings.backups_dir();
     let random: u64 = rand_suffix();
     let temporary = folder.join(format!(".upload-{random:016x}.partial"));
 
     // The body, streamed to disk, cut off past the upload limit.
-    let limit = usize::try_from(state.settings.max_upload_bytes).unwrap_or(usize::MAX);
     let written = async {
-        let mut file = tokio::fs::File::create(&temporary).await?;
-        let mut body = http_body_util::Limited::new(body, limit);
+        let mut file = tokio::fs::File::create(&temporary).await.map_err(|error| {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the upload cannot be stored: {error}"),
+            )
+        })?;
+        let mut body =
+            http_body_util::Limited::new(body, usize::try_from(limit).unwrap_or(usize::MAX));
         while let Some(frame) = body.frame().await {
-            let frame = frame.map_err(|error| std::io::Error::other(error.to_string()))?;
+            let frame = frame.map_err(|error| body_failure(&*error, limit))?;
             if let Ok(data) = frame.into_data() {
-                file.write_all(&data).await?;
+                file.write_all(&data).await.map_err(|error| {
+                    Failure::new(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("the upload cannot be stored: {error}"),
+                    )
+                })?;
             }
         }
-        file.sync_all().await?;
-        Ok::<(), std::io::Error>(())
+        file.sync_all().await.map_err(|error| {
+            Failure::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the upload cannot be stored: {error}"),
+            )
+        })
     }
     .await;
     let cleanup = |failure: Failure| {
         let _ = std::fs::remove_file(&temporary);
         failure
     };
-    written.map_err(|error| {
-        cleanup(Failure::new(
-            StatusCode::BAD_REQUEST,
-            format!("the upload was not received: {error}"),
-        ))
-    })?;
+    written.map_err(cleanup)?;
 
     // The whole check, then the name.
     let checked = temporary.clone();
@@ -474,7 +512,7 @@ async fn receive_upload(
     .map_err(|error| {
         cleanup(Failure::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            error.to_string(),
+            task_failure(error),
         ))
     })?;
     if let Some(problem) = report

@@ -62,15 +62,20 @@ impl Failure {
 }
 
 impl IntoResponse for Failure {
+    /// The envelope with the error text. The failure also rides along in
+    /// the answer's extensions, for the server's last look at every error
+    /// answer before it leaves (which takes out the server's own paths).
     fn into_response(self) -> Response {
-        (
+        let mut response = (
             self.status,
             Json(Envelope {
-                error: self.message,
+                error: self.message.clone(),
                 msg: "",
                 status: "error",
             }),
         )
-            .into_response()
+            .into_response();
+        response.extensions_mut().insert(self);
+        response
     }
 }

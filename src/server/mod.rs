@@ -10,8 +10,10 @@
 
 pub mod backup_settings;
 mod backups;
+pub mod edge;
 pub mod envelope;
 mod operations;
+pub mod redact;
 pub mod request;
 pub mod scheduler;
 pub mod settings;
@@ -23,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
@@ -34,6 +36,8 @@ use crate::access::{AccessStore, AllowedNetwork, ensure_initial};
 use crate::schedule::{Clock, SystemClock, parse_zone, system_zone};
 pub use backup_settings::BackupSettings;
 use envelope::Failure;
+use redact::Redactor;
+use request::AccessCookie;
 pub use settings::ServerSettings;
 
 /// Why the server cannot start.
@@ -82,6 +86,8 @@ pub struct AppState {
     /// A `Loading (...)` text while a restore or reload runs.
     activity: Mutex<Option<String>>,
     trusted_proxies: Vec<AllowedNetwork>,
+    /// Takes the server's folders out of error answers.
+    redactor: Redactor,
 }
 
 impl AppState {
@@ -107,7 +113,14 @@ impl AppState {
     }
 
     /// Checks a request's access hash from `client`; answers the hash's name.
-    fn authorize(&self, cookie: Option<&str>, client: std::net::IpAddr) -> Result<String, String> {
+    fn authorize(&self, cookie: &AccessCookie, client: std::net::IpAddr) -> Result<String, String> {
+        let cookie = match cookie {
+            AccessCookie::Missing => "",
+            AccessCookie::Repeated => {
+                return Err("the `access_hash` cookie is given more than once".to_string());
+            }
+            AccessCookie::Given(value) => value.as_str(),
+        };
         let Ok(mut cache) = self.access.lock() else {
             return Err("the access store is unavailable".to_string());
         };
@@ -125,7 +138,7 @@ impl AppState {
         }
         cache
             .store
-            .check(cookie.unwrap_or(""), client)
+            .check(cookie, client)
             .map(|entry| entry.name().to_string())
             .map_err(|denied| denied.to_string())
     }
@@ -140,6 +153,10 @@ pub fn prepare(
     settings: ServerSettings,
     clock: Arc<dyn Clock>,
 ) -> Result<(Arc<AppState>, Option<String>), ServerError> {
+    let settings = settings
+        .made_absolute()
+        .map_err(io_error("cannot read the current folder".to_string()))?;
+
     // Folders, private to the server's user; a sample configuration tree on
     // a first start so that a backup can be made at once.
     create_private_folder(&settings.data_dir)?;
@@ -204,7 +221,9 @@ pub fn prepare(
         })
         .collect::<Result<Vec<_>, _>>()?;
 
+    let redactor = Redactor::new(&settings);
     let state = AppState {
+        redactor,
         settings,
         host,
         zone,
@@ -254,9 +273,11 @@ fn write_sample_configuration(config_dir: &Path) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The HTTP application.
+/// The HTTP application. Around the endpoints, from the outside in: the
+/// log line, the limits on the request's head, the redaction of error
+/// answers, the access check, the body timeout, and a task of its own for
+/// each request (see [`edge`]).
 pub fn router(state: Arc<AppState>) -> Router {
-    let upload_limit = usize::try_from(state.settings.max_upload_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/api/v1/backups", get(backups::list).post(backups::create))
         .route("/api/v1/system/backups", get(backups::list))
@@ -265,10 +286,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             "/api/v1/backups/config",
             get(operations::get_config).put(operations::put_config),
         )
-        .route(
-            "/api/v1/backups/upload",
-            post(backups::upload).layer(DefaultBodyLimit::max(upload_limit)),
-        )
+        .route("/api/v1/backups/upload", post(backups::upload))
         .route(
             "/api/v1/backups/{name}",
             get(backups::download).delete(backups::delete),
@@ -276,8 +294,17 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api/v1/system/status", get(status::status))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(request::MAX_FORM_BYTES))
+        .layer(middleware::from_fn(edge::run_detached))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            edge::time_bodies,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            redact_failures,
+        ))
+        .layer(middleware::from_fn(edge::limit_heads))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
@@ -299,7 +326,7 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
         return Failure::not_authorized().into_response();
     };
     let cookie = request::access_hash(request.headers());
-    match state.authorize(cookie.as_deref(), client) {
+    match state.authorize(&cookie, client) {
         Ok(_) => next.run(request).await,
         Err(reason) => {
             tracing::info!(client = %client, "refused: {reason}");
@@ -308,12 +335,51 @@ async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: N
     }
 }
 
+/// Error answers, whoever made them, with the server's folders replaced by
+/// placeholders ([`Redactor`]). Other headers of the answer stay.
+async fn redact_failures(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let response = next.run(request).await;
+    let Some(failure) = response.extensions().get::<Failure>() else {
+        return response;
+    };
+    let message = state.redactor.redact(&failure.message);
+    if message == failure.message {
+        return response;
+    }
+    let status = failure.status;
+    let (parts, _) = response.into_parts();
+    let mut redacted = Failure::new(status, message).into_response();
+    for (name, value) in &parts.headers {
+        if name != axum::http::header::CONTENT_LENGTH && name != axum::http::header::CONTENT_TYPE {
+            redacted.headers_mut().append(name, value.clone());
+        }
+    }
+    redacted
+}
+
+/// The longest path the request log shows whole.
+const LOGGED_PATH_BYTES: usize = 256;
+
 /// One log line per request: method, path, status, time and client. The
-/// query string is left out, since a client may put a password there.
+/// query string is left out, since a client may put a password there, and a
+/// path longer than [`LOGGED_PATH_BYTES`] is cut, so that no client can
+/// flood the log.
 async fn log_request(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    let mut path = request.uri().path().to_string();
+    if path.len() > LOGGED_PATH_BYTES {
+        let mut end = LOGGED_PATH_BYTES;
+        while !path.is_char_boundary(end) {
+            end -= 1;
+        }
+        path.truncate(end);
+        path.push_str("...");
+    }
     let client = request::client_address(&request, &state.trusted_proxies)
         .map(|address| address.to_string())
         .unwrap_or_default();
@@ -336,11 +402,7 @@ async fn log_request(State(state): State<Arc<AppState>>, request: Request, next:
 /// When the address cannot be bound or the TLS files cannot be read.
 pub async fn run(state: Arc<AppState>) -> Result<(), ServerError> {
     let address = state.settings.listen;
-    let (stop_scheduler, stopped) = tokio::sync::watch::channel(false);
-    let scheduler = tokio::spawn(scheduler::run(state.clone(), stopped));
-    let application = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-
-    let result = match (&state.settings.tls_certificate, &state.settings.tls_key) {
+    let tls = match (&state.settings.tls_certificate, &state.settings.tls_key) {
         (Some(certificate), Some(key)) => {
             // The process's TLS provider is ring (no C toolchain needed); a
             // second install is refused harmlessly.
@@ -352,39 +414,20 @@ pub async fn run(state: Arc<AppState>) -> Result<(), ServerError> {
                     certificate.display(),
                     key.display()
                 )))?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopper.graceful_shutdown(None);
-            });
-            tracing::info!("listening on https://{address}");
-            axum_server::bind_rustls(address, config)
-                .handle(handle)
-                .serve(application)
-                .await
-                .map_err(io_error(format!("cannot serve on `{address}`")))
+            Some(config)
         }
-        (None, None) => {
-            let listener = tokio::net::TcpListener::bind(address)
-                .await
-                .map_err(io_error(format!("cannot listen on `{address}`")))?;
-            tracing::info!("listening on http://{address}");
-            axum::serve(listener, application)
-                .with_graceful_shutdown(shutdown_signal())
-                .await
-                .map_err(io_error(format!("cannot serve on `{address}`")))
+        (None, None) => None,
+        _ => {
+            return Err(ServerError::Settings(
+                "`tls_certificate` and `tls_key` go together: set both or neither".to_string(),
+            ));
         }
-        _ => Err(ServerError::Settings(
-            "`tls_certificate` and `tls_key` go together: set both or neither".to_string(),
-        )),
     };
-
-    // The scheduler stops between runs: a scheduled backup that is running
-    // finishes first, so that no half-written archive stays behind.
-    let _ = stop_scheduler.send(true);
-    let _ = scheduler.await;
-    result
+    let listener = std::net::TcpListener::bind(address)
+        .map_err(io_error(format!("cannot listen on `{address}`")))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("listening on {scheme}://{address}");
+    serve_listener(state, listener, tls, shutdown_signal()).await
 }
 
 /// Serves plain HTTP on `listener`, with the scheduler, until `shutdown`
@@ -398,13 +441,64 @@ pub async fn serve_on(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    let listener = listener
+        .into_std()
+        .map_err(io_error("cannot take over the listener".to_string()))?;
+    serve_listener(state, listener, None, shutdown).await
+}
+
+/// Serves on `listener`, over TLS with `tls`, until `shutdown` completes.
+///
+/// Plain HTTP is HTTP/1 only, so that the header read timeout covers every
+/// connection from its first byte. Over TLS, where HTTP/2 may be agreed,
+/// the handshake and the first request are bounded by the same timeout.
+async fn serve_listener(
+    state: Arc<AppState>,
+    listener: std::net::TcpListener,
+    tls: Option<axum_server::tls_rustls::RustlsConfig>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
     let (stop_scheduler, stopped) = tokio::sync::watch::channel(false);
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stopped));
     let application = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, application)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(io_error("cannot serve".to_string()));
+    let header_timeout = state.settings.header_read_timeout();
+
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stopper.graceful_shutdown(None);
+    });
+    let result = async {
+        let server = axum_server::from_tcp(listener)?.handle(handle);
+        match tls {
+            Some(config) => {
+                let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
+                    .handshake_timeout(header_timeout);
+                let mut server = server
+                    .acceptor(acceptor)
+                    .first_request_timeout(header_timeout);
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(header_timeout);
+                server.serve(application).await
+            }
+            None => {
+                let mut server = server.http1_only();
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(header_timeout);
+                server.serve(application).await
+            }
+        }
+    }
+    .await
+    .map_err(io_error("cannot serve".to_string()));
+
+    // The scheduler stops between runs: a scheduled backup that is running
+    // finishes first, so that no half-written archive stays behind.
     let _ = stop_scheduler.send(true);
     let _ = scheduler.await;
     result

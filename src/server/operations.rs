@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::edge::task_failure;
 use super::envelope::{Failure, success};
 use super::request::Parameters;
 use super::status::current_status;
@@ -71,7 +72,7 @@ async fn run_restore(state: &Arc<AppState>, name: &str) -> Result<(), Failure> {
             state.set_activity(None);
             return Err(Failure::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                error.to_string(),
+                task_failure(error),
             ));
         }
     };
@@ -126,7 +127,7 @@ pub async fn put_config(State(state): State<Arc<AppState>>, parameters: Paramete
         )
         .into_response(),
         Err(error) => {
-            Failure::new(StatusCode::INTERNAL_SERVER_ERROR, error.to_string()).into_response()
+            Failure::new(StatusCode::INTERNAL_SERVER_ERROR, task_failure(error)).into_response()
         }
     }
 }

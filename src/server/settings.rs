@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -51,6 +52,13 @@ pub struct ServerSettings {
     pub max_upload_bytes: u64,
     /// Seconds a reload or health command may run.
     pub command_timeout_seconds: u64,
+    /// Seconds a client has to send a request's line and headers, counted
+    /// from the moment the server waits for them (an idle kept-alive
+    /// connection included); then the connection is closed.
+    pub header_read_timeout_seconds: u64,
+    /// Seconds a request body may pause between two pieces; a form body
+    /// must also arrive whole within it. Then the request is answered 408.
+    pub body_timeout_seconds: u64,
 }
 
 impl Default for ServerSettings {
@@ -74,6 +82,8 @@ impl Default for ServerSettings {
             keep_snapshots: 1,
             max_upload_bytes: 8 << 30,
             command_timeout_seconds: 120,
+            header_read_timeout_seconds: 30,
+            body_timeout_seconds: 60,
         }
     }
 }
@@ -87,6 +97,27 @@ impl ServerSettings {
         let text = std::fs::read_to_string(path)
             .map_err(|error| format!("cannot read `{}`: {error}", path.display()))?;
         toml::from_str(&text).map_err(|error| format!("`{}`: {error}", path.display()))
+    }
+
+    /// The same settings with every folder made absolute (against the
+    /// current folder), so that no later change of the current folder
+    /// moves them and every message names them in one way.
+    ///
+    /// # Errors
+    /// When the current folder cannot be read.
+    pub fn made_absolute(mut self) -> std::io::Result<ServerSettings> {
+        self.data_dir = std::path::absolute(&self.data_dir)?;
+        for folder in [
+            &mut self.config_dir,
+            &mut self.statistics_dir,
+            &mut self.backups_dir,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *folder = std::path::absolute(&*folder)?;
+        }
+        Ok(self)
     }
 
     /// The configuration tree's path.
@@ -118,5 +149,15 @@ impl ServerSettings {
     /// The backup settings of the API (schedules, retention, FTP).
     pub fn backup_settings_file(&self) -> PathBuf {
         self.data_dir.join("backup-settings.json")
+    }
+
+    /// How long a client may take to send a request's head; never zero.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_seconds.max(1))
+    }
+
+    /// How long a request body may pause; never zero.
+    pub fn body_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_timeout_seconds.max(1))
     }
 }
