@@ -423,7 +423,13 @@ fn texts_that_need_control_of_the_server() {
     assert!(text.starts_with(ApiError::StatusNotOk.text()), "{text}");
 
     std::fs::remove_dir_all(folder.path().join("data/config")).unwrap();
-    let created = api(&server.url, "POST", "/api/v1/backups", &hash, "statistics=0");
+    let created = api(
+        &server.url,
+        "POST",
+        "/api/v1/backups",
+        &hash,
+        "statistics=0",
+    );
     assert_eq!(created["status"], "error", "{created}");
     let text = created["error"].as_str().unwrap();
     assert!(text.starts_with(ApiError::BackupCreation.text()), "{text}");

@@ -230,10 +230,9 @@ fn extract_file(
 /// The entry's modification time: the extended timestamp when present, else
 /// the DOS time read as local time.
 fn modification_time(entry: &Entry) -> Option<SystemTime> {
-    let fields = ExtraFields::parse(&entry.central.extra);
-    if let Some(field) = fields.find(EXTENDED_TIMESTAMP_ID)
-        && field.data.first().is_some_and(|flags| flags & 1 != 0)
-        && let Some(bytes) = field.data.get(1..5)
+    if let Some(data) = ExtraFields::find_in(&entry.central.extra, EXTENDED_TIMESTAMP_ID)
+        && data.first().is_some_and(|flags| flags & 1 != 0)
+        && let Some(bytes) = data.get(1..5)
     {
         let seconds = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         let seconds = u64::try_from(seconds).ok()?;
