@@ -218,6 +218,6 @@ fn plan_jobs(layout: &Layout, selected: &[usize]) -> Vec<Job> {
         }
     }
     jobs.extend(batch);
-    jobs.sort_by(|first, second| second.weight.cmp(&first.weight));
+    jobs.sort_by_key(|job| std::cmp::Reverse(job.weight));
     jobs
 }
