@@ -3,13 +3,15 @@
 # 7-Zip and Python's zipfile on three corpora built from a fixed seed.
 #
 # Usage: bench/compare.sh [--quick] [--pairs N] [--only panel,stats,tiny]
-#                         [--no-markdown] [--api]
+#                         [--commands create,verify,restore] [--no-markdown]
+#                         [--api]
 #
 #   --quick        corpora at a tenth of their size (the large one at 1/16)
 #                  and 2 pairs: for trying things out; its figures are not
 #                  the reference ones and it leaves BENCHMARKS.md alone
 #   --pairs N      alternating pairs after the warm-up (default 5)
 #   --only LIST    only these corpora
+#   --commands L   only these commands
 #   --no-markdown  do not write the table into BENCHMARKS.md
 #   --api          also measure the backups API (listing 10,000 backups, a
 #                  1 GiB download against nginx with sendfile)
@@ -25,6 +27,7 @@ bench_dir=${BENCH_DIR:-/var/tmp/puqbackup-bench}
 seed=20240301
 pairs=5
 only=panel,stats,tiny
+commands=create,verify,restore
 quick=no
 markdown=yes
 api=no
@@ -34,9 +37,10 @@ while [ $# -gt 0 ]; do
         --quick) quick=yes ;;
         --pairs) pairs=$2; shift ;;
         --only) only=$2; shift ;;
+        --commands) commands=$2; shift ;;
         --no-markdown) markdown=no ;;
         --api) api=yes ;;
-        -h|--help) sed -n '2,20s/^# \{0,1\}//p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
         *) echo "compare.sh: unknown argument \`$1\`" >&2; exit 2 ;;
     esac
     shift
@@ -94,7 +98,7 @@ markdown_argument=
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 # shellcheck disable=SC2086
 python3 "$repository/bench/measure.py" --binary "$binary" --corpora "$corpora" \
-    --work "$bench_dir/work" --pairs "$pairs" --only "$only" $full \
+    --work "$bench_dir/work" --pairs "$pairs" --only "$only" --commands "$commands" $full \
     --json "$bench_dir/results.json" $markdown_argument
 
 if [ "$api" = yes ]; then

@@ -155,7 +155,30 @@ pub fn verify_source<S: ReadAt + Sync + ?Sized>(
     options: &VerifyOptions,
     progress: Progress<'_>,
 ) -> Report {
+    verify_and_keep(source, label, options, progress).report
+}
+
+/// A verdict, with the structure and the file list the checks read, so
+/// that a caller that goes on with the archive need not read them again.
+pub(crate) struct Verified {
+    pub(crate) report: Report,
+    pub(crate) layout: Option<Layout>,
+    pub(crate) list: Option<FileList>,
+}
+
+/// Verifies as [`verify_source`] does, keeping what was read.
+pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
+    source: &S,
+    label: &str,
+    options: &VerifyOptions,
+    progress: Progress<'_>,
+) -> Verified {
     let mut report = Report::new(label);
+    let unfinished = |report: Report| Verified {
+        report: report.finish(),
+        layout: None,
+        list: None,
+    };
 
     // 1. Readable, and a zip.
     let layout = match Layout::read(source) {
@@ -166,13 +189,13 @@ pub fn verify_source<S: ReadAt + Sync + ?Sized>(
                 ProblemCode::Unreadable,
                 format!("cannot read `{label}`: {error}"),
             ));
-            return report.finish();
+            return unfinished(report);
         }
         Err(LayoutError::NotZip(reason)) => {
             report
                 .problems
                 .push(Problem::new(ProblemCode::NotAZip, reason));
-            return report.finish();
+            return unfinished(report);
         }
     };
 
@@ -194,7 +217,7 @@ pub fn verify_source<S: ReadAt + Sync + ?Sized>(
         report
             .problems
             .push(Problem::new(ProblemCode::EmptyArchive, detail));
-        return report.finish();
+        return unfinished(report);
     }
 
     // The data is read on every core while another thread checks the list,
@@ -237,7 +260,12 @@ pub fn verify_source<S: ReadAt + Sync + ?Sized>(
     checker.judge_data(&plan, results, &mut listed_hashes);
     checker.report.problems.extend(hazards);
     checker.report.problems.extend(metadata);
-    checker.report.finish()
+    let report = checker.report.finish();
+    Verified {
+        report,
+        layout: Some(layout),
+        list,
+    }
 }
 
 /// The list's hashes by path; a path listed more than once has the hash of
