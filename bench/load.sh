@@ -51,6 +51,7 @@ data_dir = "$data"
 host_name = "load.test"
 time_zone = "UTC"
 SETTINGS
+: >"$work/server.out"
 "$binary" serve --config "$work/server.toml" >"$work/server.out" 2>"$work/server.log" &
 server=$!
 pids+=("$server")
@@ -80,12 +81,13 @@ pinned_bytes=$(stat -c %s "$work/first.zip")
 
 deadline=$(($(date +%s) + duration))
 
-# Memory and the number of backups, every second.
+# Memory, threads and the number of backups, every second.
 (
     while [ "$(date +%s)" -lt "$deadline" ]; do
         rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
+        threads=$(awk '/^Threads/ {print $2}' "/proc/$server/status")
         count=$(find "$data/backups" -maxdepth 1 -name 'load.test_*.zip' | wc -l)
-        echo "$(date +%s) $rss $count"
+        echo "$(date +%s) $rss $count $threads"
         sleep 1
     done
 ) >"$work/rss.log" &
@@ -155,8 +157,8 @@ awk '{print $3}' "$work/creates.log" | sort | uniq -c | sed 's/^/   verify /'
 awk 'BEGIN {max = 0} {if ($2 > max) max = $2; total += $2} END {printf "   %d made, %.2f s on average, %.2f s at most\n", NR, total / NR, max}' "$work/creates.log"
 echo "== settings changes (code)"
 awk '{print $1}' "$work/config.log" | sort | uniq -c | sed 's/^/   code /'
-echo "== memory (RSS, KiB) and backups in the folder, every 10 s"
-awk 'NR == 1 {start = $1} (NR - 1) % 10 == 0 {printf "   +%3d s  %7d KiB  %d backups\n", $1 - start, $2, $3}' "$work/rss.log"
+echo "== memory (RSS, KiB), threads and backups in the folder, every 10 s"
+awk 'NR == 1 {start = $1} (NR - 1) % 10 == 0 {printf "   +%3d s  %7d KiB  %3d threads  %d backups\n", $1 - start, $2, $4, $3}' "$work/rss.log"
 awk 'NR == 1 || $2 < min {min = $2} $2 > max {max = $2} END {printf "   min %d KiB, max %d KiB\n", min, max}' "$work/rss.log"
 echo "== after the run"
 echo "   listed: $listed (number_backups = 5, the pinned backup among them)"

@@ -92,6 +92,12 @@ impl Sandbox {
             );
         }
 
+        if tally() {
+            match &result {
+                Ok(outcome) => eprintln!("tally: restored {} files", outcome.files),
+                Err(error) => eprintln!("tally: refused: {}", first_words(&error.to_string())),
+            }
+        }
         match &result {
             Err(_) => {
                 // Nothing changed: the trees as they were, no staging,
@@ -119,6 +125,20 @@ impl Sandbox {
         }
         result
     }
+}
+
+/// Whether to say on standard error how each restore ended
+/// (`PUQ_FUZZ_TALLY` set), to see how deep a corpus reaches when it is run
+/// with `-runs=0`.
+fn tally() -> bool {
+    static TALLY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TALLY.get_or_init(|| std::env::var_os("PUQ_FUZZ_TALLY").is_some())
+}
+
+/// The documented text an error starts with: its words up to the first
+/// colon.
+fn first_words(text: &str) -> &str {
+    text.split(':').next().unwrap_or(text)
 }
 
 /// The names in `folder`, sorted.

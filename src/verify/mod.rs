@@ -27,7 +27,10 @@ use serde::Serialize;
 
 use crate::format::file_list::ListedFile;
 use crate::format::path::{PathHazard, path_hazards};
-use crate::format::{FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place};
+use crate::format::{
+    CONFIG_DIR, FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place,
+    STATISTICS_DIR,
+};
 use crate::zipfile::layout::method_name;
 use crate::zipfile::parallel::{for_each_entry, worker_count};
 use crate::zipfile::{
@@ -789,6 +792,18 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                         ),
                     )
                     .at(name.as_ref()),
+                );
+            } else if entry.kind() != EntryKind::Directory
+                && matches!(name.as_str(), CONFIG_DIR | STATISTICS_DIR)
+            {
+                // A file in the place of a tree's own folder is in neither
+                // tree, and a restore could not put it anywhere.
+                found.push(
+                    Problem::new(
+                        ProblemCode::ForeignEntry,
+                        format!("`{name}` is a file where the tree's own folder belongs"),
+                    )
+                    .at(&name),
                 );
             }
             let disagreements = entry.header_disagreements();

@@ -1,0 +1,87 @@
+//! Archives the fuzz targets (fuzz/) found to be handled wrongly, each
+//! pinned by a test named after what went wrong.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use puqbackup::catalogue::ApiError;
+use puqbackup::verify::{VerifyOptions, verify_source};
+use support::{
+    Member, archive_bytes, exit_code, list_line, members, puqbackup, sample_config, stderr,
+    tree_image, write_file, write_zip,
+};
+use tempfile::TempDir;
+
+/// A sample backup with a file entry `name` (holding `x`) before its
+/// metadata, and a file list that names it, so that only the name is
+/// wrong.
+fn with_file_named(name: &str) -> Vec<u8> {
+    let mut all = members(&archive_bytes(sample_config().path()));
+    let metadata = all
+        .iter()
+        .position(|member| member.name == "metadata.json")
+        .unwrap();
+    all.insert(
+        metadata,
+        Member {
+            name: name.to_string(),
+            data: b"x".to_vec(),
+        },
+    );
+    let list: String = all
+        .iter()
+        .filter(|member| !member.name.ends_with('/') && member.name != "filelist.sha256")
+        .map(|member| list_line(&member.name, &member.data))
+        .collect();
+    all.iter_mut()
+        .find(|member| member.name == "filelist.sha256")
+        .unwrap()
+        .data = list.into_bytes();
+    write_zip(&all)
+}
+
+/// A file entry named `config` or `statistics`, where a tree's own folder
+/// belongs, was called valid by verify while a restore of it failed with
+/// `Failed to create file:` (not the archive's fault, so a 500 from the
+/// server): it is a foreign entry, refused before anything is written.
+#[test]
+fn a_file_in_the_place_of_a_tree_folder_is_refused_before_extraction() {
+    for name in ["config", "statistics"] {
+        let archive = with_file_named(name);
+        let report = verify_source(
+            archive.as_slice(),
+            "probe.zip",
+            &VerifyOptions::default(),
+            &mut |_, _| {},
+        );
+        assert!(!report.valid, "{name}: called valid");
+        let codes: Vec<String> = report.codes().iter().map(|code| code.as_str()).collect();
+        assert!(
+            codes.contains(&"foreign-entry".to_string()),
+            "{name}: {codes:?}"
+        );
+
+        let site = TempDir::new().unwrap();
+        let config = site.path().join("config");
+        std::fs::create_dir(&config).unwrap();
+        write_file(&config, "keep.conf", b"old");
+        let before = tree_image(&config);
+        let path = write_file(site.path(), "backup.zip", &archive);
+        let output = puqbackup()
+            .env_remove("PUQBACKUP_FAULT")
+            .arg("restore")
+            .arg(&path)
+            .arg("--config-dir")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert_eq!(exit_code(&output), 1, "{name}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(ApiError::BackupReader.text()),
+            "{name}: {}",
+            stderr(&output)
+        );
+        assert_eq!(tree_image(&config), before, "{name}: the live tree changed");
+    }
+}
