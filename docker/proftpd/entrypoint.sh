@@ -8,7 +8,8 @@ set -euo pipefail
 if [ -n "${FTP_PASSWORD:-}" ]; then
     echo "ftpuser:$FTP_PASSWORD" | chpasswd
 fi
-mkdir -p /run/proftpd
+mkdir -p /run/proftpd /var/log/ftp
+touch /var/log/ftp/system.log /var/log/ftp/transfer.log
 
 config=/run/proftpd/proftpd.conf
 cp /etc/proftpd/puqbackup.conf "$config"
@@ -24,7 +25,7 @@ LoadModule mod_tls.c
   TLSRSACertificateFile /etc/ssl/certs/proftpd.crt
   TLSRSACertificateKeyFile /etc/ssl/private/proftpd.key
   TLSOptions NoSessionReuseRequired
-  TLSLog /proc/1/fd/1
+  TLSLog /var/log/ftp/tls.log
 </IfModule>
 CONF
         echo "proftpd: explicit FTPS required (self-signed certificate, CN=ftp)"
@@ -33,4 +34,6 @@ CONF
 esac
 
 /usr/sbin/proftpd --configtest -c "$config" >/dev/null
+# The logs on standard output, for `docker logs`.
+tail -q -n +1 -F /var/log/ftp/system.log /var/log/ftp/transfer.log &
 exec /usr/sbin/proftpd --nodaemon -c "$config"

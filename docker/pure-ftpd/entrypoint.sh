@@ -18,7 +18,7 @@ options=(
     --login unix --noanonymous --minuid 1000 --chrooteveryone
     --passiveportrange "${FTP_PASV_MIN:-21100}:${FTP_PASV_MAX:-21110}"
     --maxclientsnumber 50 --maxclientsperip 20
-    --dontresolve --altlog clf:/proc/1/fd/1
+    --dontresolve --altlog clf:/var/log/ftp/transfer.log
 )
 case ${FTP_TLS:-0} in
     1 | yes | YES | true)
@@ -28,4 +28,9 @@ case ${FTP_TLS:-0} in
     *) echo "pure-ftpd: plain FTP (FTP_TLS=1 for FTPS)" ;;
 esac
 
+# The transfer log is a file (nothing arrives through /proc/1/fd/1); it is
+# followed on standard output, for `docker logs`.
+mkdir -p /var/log/ftp
+touch /var/log/ftp/transfer.log
+tail -q -n +1 -F /var/log/ftp/transfer.log &
 exec /usr/sbin/pure-ftpd "${options[@]}"

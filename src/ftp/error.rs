@@ -98,6 +98,10 @@ pub enum FtpError {
         during: String,
     },
 
+    /// The configured trusted certificates cannot be used.
+    #[error("{0}")]
+    TrustedCertificates(String),
+
     /// Explicit FTPS could not be set up: the server refused `AUTH TLS`, the
     /// handshake failed, or its certificate is not trusted.
     #[error("cannot secure the session with `{address}`: {cause}")]
@@ -119,7 +123,10 @@ impl FtpError {
             | FtpError::Transfer { cause, .. }
             | FtpError::Rename { cause, .. }
             | FtpError::Tls { cause, .. } => cause,
-            FtpError::Settings(_) | FtpError::LocalFile { .. } | FtpError::Timeout { .. } => {
+            FtpError::Settings(_)
+            | FtpError::TrustedCertificates(_)
+            | FtpError::LocalFile { .. }
+            | FtpError::Timeout { .. } => {
                 return None;
             }
         };

@@ -160,10 +160,16 @@ impl<'a> Session<'a> {
             .send(file, local, &partial)
             .and_then(|bytes| self.check_size(&partial, bytes))
             .and_then(|bytes| self.rename(&partial, name).map(|()| bytes));
-        if result.is_err() {
-            // Best effort: the session may be too broken to delete anything,
-            // and the error that matters is the one already at hand.
-            let _ = self.ftp.rm(&partial);
+        match &result {
+            Ok(_) => {}
+            // A server that stopped answering is not asked for anything
+            // more: each request would wait out the limit again.
+            Err(FtpError::Timeout { .. }) => self.abandon(),
+            Err(_) => {
+                // Best effort: the session may be too broken to delete
+                // anything, and the error that matters is the one at hand.
+                let _ = self.ftp.rm(&partial);
+            }
         }
         result
     }
@@ -218,7 +224,21 @@ impl<'a> Session<'a> {
                 }
             };
             if let Err(error) = transfer.write_all(&buffer[..count]) {
-                return Err(self.data_error(&error, partial));
+                if is_timeout(&error) {
+                    // A stalled server answers nothing either: reading its
+                    // reply would only wait out the limit once more.
+                    self.abandon();
+                    return Err(self.data_error(&error, partial));
+                }
+                // A server that gives up on a transfer (a full disk, a quota)
+                // closes the data connection and says why on the control
+                // connection: that reply explains more than the broken pipe.
+                return Err(match transfer.finish() {
+                    Err(reply @ suppaftp::FtpError::UnexpectedResponse(_)) => {
+                        self.transfer_error(reply, partial)
+                    }
+                    _ => self.data_error(&error, partial),
+                });
             }
             bytes += count as u64;
         }
@@ -268,6 +288,13 @@ impl<'a> Session<'a> {
 
         let retried = self.ftp.rename(partial, name);
         retried.map_err(|error| self.rename_error(error, partial, name))
+    }
+
+    /// Shuts the control connection down, so that whatever still reads from
+    /// it (the transfer's completion reply) fails at once instead of waiting
+    /// for a server that has stopped answering.
+    fn abandon(&self) {
+        let _ = self.ftp.get_ref().shutdown(std::net::Shutdown::Both);
     }
 
     /// Ends the session politely; the upload is complete whatever the server

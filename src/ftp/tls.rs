@@ -23,6 +23,31 @@ pub enum TlsTrust {
     Certificates(Vec<Vec<u8>>),
 }
 
+impl TlsTrust {
+    /// The certificates of a PEM file: every `CERTIFICATE` block in it.
+    ///
+    /// # Errors
+    /// A phrase when the file cannot be read, a block is malformed, or it
+    /// holds no certificate.
+    pub fn from_pem_file(path: &std::path::Path) -> Result<TlsTrust, String> {
+        use rustls::pki_types::pem::PemObject;
+
+        let shown = path.display();
+        let blocks = CertificateDer::pem_file_iter(path)
+            .map_err(|error| format!("cannot read the certificates in `{shown}`: {error}"))?;
+        let mut certificates = Vec::new();
+        for block in blocks {
+            let certificate = block
+                .map_err(|error| format!("a certificate in `{shown}` is malformed: {error}"))?;
+            certificates.push(certificate.as_ref().to_vec());
+        }
+        if certificates.is_empty() {
+            return Err(format!("`{shown}` holds no certificate"));
+        }
+        Ok(TlsTrust::Certificates(certificates))
+    }
+}
+
 /// Builds the client configuration, or says in a phrase why it cannot.
 pub(crate) fn client_config(trust: &TlsTrust) -> Result<Arc<ClientConfig>, String> {
     let mut roots = RootCertStore::empty();
@@ -64,6 +89,21 @@ mod tests {
     fn an_empty_trust_list_is_refused() {
         let error = client_config(&TlsTrust::Certificates(Vec::new())).unwrap_err();
         assert_eq!(error, "no trusted root certificate was found");
+    }
+
+    /// A PEM file without a certificate block is refused with its name.
+    #[test]
+    fn a_pem_file_without_certificates_is_refused() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("empty.pem");
+        std::fs::write(&path, "no certificate here\n").unwrap();
+        let error = TlsTrust::from_pem_file(&path).unwrap_err();
+        assert!(error.ends_with("holds no certificate"), "{error}");
+        let missing = TlsTrust::from_pem_file(&folder.path().join("missing.pem")).unwrap_err();
+        assert!(
+            missing.starts_with("cannot read the certificates"),
+            "{missing}"
+        );
     }
 
     /// Bytes that are no certificate are refused with a phrase.

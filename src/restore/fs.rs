@@ -7,11 +7,11 @@
 //! with "no space left" after a byte budget, or abort the process at a step,
 //! which is how the crash tests reach every point of a restore.
 
-use std::cell::Cell;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 /// The kinds of operation a fault can target.
@@ -77,13 +77,14 @@ impl FaultPlan {
     }
 }
 
-/// The file system as a restore sees it.
+/// The file system as a restore sees it. Workers extracting files at the
+/// same time share one: steps are counted in the order they happen.
 #[derive(Debug, Default)]
 pub struct RestoreFs {
     plan: FaultPlan,
-    steps: Cell<u64>,
-    counts: Cell<[u64; 8]>,
-    written: Cell<u64>,
+    steps: AtomicU64,
+    counts: [AtomicU64; 8],
+    written: AtomicU64,
 }
 
 impl RestoreFs {
@@ -97,25 +98,21 @@ impl RestoreFs {
 
     /// How many steps ran so far.
     pub fn steps(&self) -> u64 {
-        self.steps.get()
+        self.steps.load(Ordering::SeqCst)
     }
 
     /// Counts a step of `operation`, crashing or failing it if the plan says
     /// so.
     fn step(&self, operation: Operation) -> io::Result<()> {
-        let step = self.steps.get() + 1;
-        self.steps.set(step);
+        let step = self.steps.fetch_add(1, Ordering::SeqCst) + 1;
         if self.plan.crash_at_step == Some(step) {
             // A crash, as a power cut or `kill -9` would make it: no unwinding,
             // no cleanup.
             std::process::abort();
         }
-        let mut counts = self.counts.get();
-        let slot = operation as usize;
-        counts[slot] += 1;
-        self.counts.set(counts);
+        let count = self.counts[operation as usize].fetch_add(1, Ordering::SeqCst) + 1;
         for failure in &self.plan.failures {
-            if failure.operation == operation && failure.nth == counts[slot] {
+            if failure.operation == operation && failure.nth == count {
                 return Err(io::Error::from_raw_os_error(failure.errno));
             }
         }
@@ -145,13 +142,18 @@ impl RestoreFs {
     pub fn write(&self, file: &mut File, bytes: &[u8]) -> io::Result<()> {
         self.step(Operation::Write)?;
         if let Some(budget) = self.plan.space_bytes {
-            let total = self.written.get().saturating_add(bytes.len() as u64);
-            if total > budget {
+            let length = bytes.len() as u64;
+            let fits = self
+                .written
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |written| {
+                    let total = written.saturating_add(length);
+                    (total <= budget).then_some(total)
+                });
+            if fits.is_err() {
                 return Err(io::Error::from_raw_os_error(
                     rustix::io::Errno::NOSPC.raw_os_error(),
                 ));
             }
-            self.written.set(total);
         }
         file.write_all(bytes)
     }
@@ -160,6 +162,13 @@ impl RestoreFs {
     pub fn set_mode(&self, path: &Path, mode: u32) -> io::Result<()> {
         self.step(Operation::SetAttributes)?;
         fs::set_permissions(path, fs::Permissions::from_mode(mode & 0o777))
+    }
+
+    /// Sets an open file's permission bits (setuid, setgid and sticky are
+    /// always cleared).
+    pub fn set_file_mode(&self, file: &File, mode: u32) -> io::Result<()> {
+        self.step(Operation::SetAttributes)?;
+        file.set_permissions(fs::Permissions::from_mode(mode & 0o777))
     }
 
     /// Sets a file's modification time.
@@ -172,6 +181,36 @@ impl RestoreFs {
     pub fn sync_file(&self, file: &File) -> io::Result<()> {
         self.step(Operation::Sync)?;
         file.sync_all()
+    }
+
+    /// Starts writing `length` bytes of `file` from `offset` to disk without
+    /// waiting, so that the disk works while extraction goes on and the one
+    /// sync at the end has little left to do. Not a step: it changes nothing
+    /// that a reader or a crash could see, and a failure here is met again
+    /// by that sync.
+    pub fn start_writeback(&self, file: &File, offset: u64, length: u64) {
+        if let Some(length) = std::num::NonZeroU64::new(length) {
+            let _ = rustix::fs::fadvise(file, offset, Some(length), rustix::fs::Advice::DontNeed);
+        }
+    }
+
+    /// Writes what is dirty on the file system that holds `path` to disk
+    /// and waits for it, ahead of the sync that counts: like
+    /// [`RestoreFs::start_writeback`], not a step, and its failure is met
+    /// again by that sync.
+    pub fn start_file_system_writeback(&self, path: &Path) {
+        if let Ok(folder) = File::open(path) {
+            let _ = rustix::fs::syncfs(&folder);
+        }
+    }
+
+    /// Flushes everything written to the file system that holds `path`:
+    /// the data and entries of every file and folder made so far, in one
+    /// step rather than one per file.
+    pub fn sync_file_system(&self, path: &Path) -> io::Result<()> {
+        self.step(Operation::Sync)?;
+        let folder = File::open(path)?;
+        rustix::fs::syncfs(&folder).map_err(io::Error::from)
     }
 
     /// Flushes a folder's entries to disk.

@@ -28,10 +28,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::catalogue::ApiError;
-use crate::format::{FILE_LIST_NAME, FileList, Place};
+use crate::format::{FILE_LIST_NAME, Place};
 use crate::lock::{DataLock, LockError};
-use crate::verify::{Problem, ProblemCode, Severity, VerifyOptions, verify_source};
-use crate::zipfile::{Layout, read_entry};
+use crate::verify::{Problem, ProblemCode, Severity, VerifyOptions, verify_and_keep};
+use crate::zipfile::Layout;
 pub use fs::{FaultPlan, InjectedFailure, Operation, RestoreFs};
 pub use plan::{RestorePlan, plan_restore};
 use stage::StagedTree;
@@ -208,8 +208,9 @@ pub(crate) fn check_archive(archive: &Path, max_size: u64) -> Result<CheckedArch
         max_size,
         read_data: false,
     };
-    let report = verify_source(&file, &label, &options, &mut |_, _| {});
-    if let Some(problem) = report
+    let verified = verify_and_keep(&file, &label, &options, &mut |_, _| {});
+    if let Some(problem) = verified
+        .report
         .problems
         .into_iter()
         .find(|problem| problem.severity == Severity::Error)
@@ -220,20 +221,12 @@ pub(crate) fn check_archive(archive: &Path, max_size: u64) -> Result<CheckedArch
     // The check passed, so the layout and the list read cleanly.
     let refused =
         |detail: String| RestoreError::Refused(Problem::new(ProblemCode::Unreadable, detail));
-    let layout =
-        Layout::read(&file).map_err(|error| refused(format!("cannot read `{label}`: {error}")))?;
-    let list_entry = layout
-        .entries
-        .iter()
-        .find(|entry| entry.central.name == FILE_LIST_NAME.as_bytes())
+    let layout = verified
+        .layout
+        .ok_or_else(|| refused(format!("cannot read `{label}`")))?;
+    let list = verified
+        .list
         .ok_or_else(|| refused(format!("`{FILE_LIST_NAME}` vanished from `{label}`")))?;
-    let mut list_bytes = Vec::new();
-    read_entry(&file, list_entry, |chunk| {
-        list_bytes.extend_from_slice(chunk);
-        Ok(())
-    })
-    .map_err(|error| refused(format!("`{FILE_LIST_NAME}`: {error}")))?;
-    let (list, _) = FileList::parse(&list_bytes);
     let hashes = list
         .files
         .into_iter()

@@ -2,9 +2,12 @@
 //!
 //! Every file is created new (never opened if it exists, never through a
 //! symlink), written as it is inflated, checked against its CRC-32, size and
-//! the SHA-256 in the list, given its mode without setuid, setgid or sticky
-//! bits, and synced. Folders get their modes last, deepest first, so that a
-//! read-only folder does not stop its own content from being written.
+//! the SHA-256 in the list, and given its mode without setuid, setgid or
+//! sticky bits. Files are written on every core. Folders get their modes
+//! last, deepest first, so that a read-only folder does not stop its own
+//! content from being written. Then each staging tree's file system is
+//! synced once: one sync per file would cost a journal commit each, and the
+//! guarantee is only that everything is on disk before the swap.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -19,7 +22,11 @@ use crate::catalogue::ApiError;
 use crate::format::Place;
 use crate::zipfile::dostime::DosTime;
 use crate::zipfile::extra::{EXTENDED_TIMESTAMP_ID, ExtraFields};
-use crate::zipfile::{Entry, EntryKind, EntryReadError, Layout, hex, read_entry};
+use crate::zipfile::parallel::{for_each_entry, worker_count};
+use crate::zipfile::{Entry, EntryKind, EntryReadError, EntryReader, Layout, ReadAt, hex};
+
+/// How much of a file is written before its writeback is started.
+const WRITEBACK_STRIDE: u64 = 8 << 20;
 
 /// A tree being staged: the archive's top folder and where it goes.
 #[derive(Debug, Clone)]
@@ -44,6 +51,10 @@ pub struct StageCounts {
 /// Extracts every entry of `trees`' places into their staging folders, which
 /// must not exist yet.
 ///
+/// Folders are made first, in entry order; then the files are written on
+/// every core; then folders get their modes, and one sync of each staging
+/// tree's file system puts everything on disk before anything is swapped.
+///
 /// # Errors
 /// `Failed to create folder:`, `Failed to create file:` or `Failed to unzip
 /// file:` with the path and the cause. The staging folders may hold part of
@@ -57,16 +68,21 @@ pub fn stage(
 ) -> Result<StageCounts, RestoreError> {
     let mut counts = StageCounts::default();
     let mut folder_modes: Vec<(PathBuf, u32)> = Vec::new();
-    let mut created_folders: Vec<PathBuf> = Vec::new();
+    let mut made = Made::default();
 
     for tree in trees {
         fs.create_folder(&tree.staging)
             .map_err(|error| failed(ApiError::CreateFolder, &tree.staging, error, false))?;
-        created_folders.push(tree.staging.clone());
+        made.folders.push(tree.staging.clone());
+        made.kinds.insert(tree.staging.clone(), MadeKind::Folder);
         // The tree's own mode when the archive has no entry for its folder.
         folder_modes.push((tree.staging.clone(), 0o755));
     }
 
+    // Folders, in entry order; each file's place is claimed as it comes, so
+    // that a file and a folder of the same name fail as they would one by
+    // one.
+    let mut files: Vec<PlannedFile<'_>> = Vec::new();
     for entry in &layout.entries {
         let Some(name) = entry.name() else { continue };
         let Some(tree) = trees.iter().find(|tree| tree.place == Place::of(name)) else {
@@ -78,18 +94,26 @@ pub fn stage(
 
         match entry.kind() {
             EntryKind::Directory => {
-                ensure_folders(&tree.staging, &relative, fs, &mut created_folders)?;
+                made.ensure_folders(&tree.staging, &relative, fs)?;
                 folder_modes.push((target, mode.unwrap_or(0o755)));
             }
             EntryKind::File => {
                 if let Some(parent) = relative.parent() {
-                    ensure_folders(&tree.staging, parent, fs, &mut created_folders)?;
+                    made.ensure_folders(&tree.staging, parent, fs)?;
                 }
-                let expected = hashes.get(name).copied();
-                counts.bytes += extract_file(archive, entry, name, &target, expected, fs)?;
-                fs.set_mode(&target, mode.unwrap_or(0o644))
-                    .map_err(|error| failed(ApiError::CreateFile, &target, error, false))?;
-                counts.files += 1;
+                if made.kinds.contains_key(&target) {
+                    let exists =
+                        std::io::Error::from_raw_os_error(rustix::io::Errno::EXIST.raw_os_error());
+                    return Err(failed(ApiError::CreateFile, &target, exists, false));
+                }
+                made.kinds.insert(target.clone(), MadeKind::File);
+                files.push(PlannedFile {
+                    index: entry.index,
+                    name,
+                    target,
+                    mode: mode.unwrap_or(0o644),
+                    expected: hashes.get(name).copied(),
+                });
             }
             // The pre-check refuses symlinks and special files; nothing
             // else reaches this point.
@@ -103,19 +127,104 @@ pub fn stage(
         }
     }
 
-    // Folder modes deepest first, then every folder synced so that its
-    // entries are on disk before the swap.
+    // The files, on every core.
+    let selected: Vec<usize> = files.iter().map(|file| file.index).collect();
+    let mut plan_of: Vec<Option<&PlannedFile<'_>>> = vec![None; layout.entries.len()];
+    for file in &files {
+        if let Some(slot) = plan_of.get_mut(file.index) {
+            *slot = Some(file);
+        }
+    }
+    let sizes = for_each_entry(
+        archive,
+        layout,
+        &selected,
+        worker_count(),
+        |reader, source, entry| match plan_of.get(entry.index).copied().flatten() {
+            Some(file) => extract_file(reader, source, entry, file, fs),
+            None => Ok(0),
+        },
+        // Meanwhile the disk catches up with what is written, so that the
+        // sync after the last file has little left to do.
+        &mut || {
+            for tree in trees {
+                fs.start_file_system_writeback(&tree.staging);
+            }
+        },
+    )
+    .map_err(|(_, error)| error)?;
+    for size in sizes.into_iter().flatten() {
+        counts.bytes += size;
+        counts.files += 1;
+    }
+
+    // Folder modes deepest first, then everything on disk before the swap.
     folder_modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
     for (path, mode) in &folder_modes {
         fs.set_mode(path, *mode)
             .map_err(|error| failed(ApiError::CreateFolder, path, error, false))?;
     }
-    for folder in created_folders.iter().rev() {
-        fs.sync_folder(folder)
-            .map_err(|error| failed(ApiError::CreateFolder, folder, error, false))?;
+    for tree in trees {
+        fs.sync_file_system(&tree.staging)
+            .map_err(|error| failed(ApiError::CreateFolder, &tree.staging, error, false))?;
     }
-    counts.folders = created_folders.len() as u64;
+    counts.folders = made.folders.len() as u64;
     Ok(counts)
+}
+
+/// A file to extract: its entry, where it goes and what it must be.
+struct PlannedFile<'a> {
+    index: usize,
+    name: &'a str,
+    target: PathBuf,
+    mode: u32,
+    expected: Option<[u8; 32]>,
+}
+
+/// What staging made so far. The staging folders are new, so this is all
+/// they hold.
+#[derive(Default)]
+struct Made {
+    kinds: HashMap<PathBuf, MadeKind>,
+    folders: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MadeKind {
+    Folder,
+    File,
+}
+
+impl Made {
+    /// Creates each missing folder of `relative` under `root`.
+    fn ensure_folders(
+        &mut self,
+        root: &Path,
+        relative: &Path,
+        fs: &RestoreFs,
+    ) -> Result<(), RestoreError> {
+        let mut path = root.to_path_buf();
+        for component in relative.components() {
+            path.push(component);
+            match self.kinds.get(&path) {
+                Some(MadeKind::Folder) => {}
+                Some(MadeKind::File) => {
+                    return Err(RestoreError::Failed {
+                        error: ApiError::CreateFolder,
+                        detail: format!("`{}`: a file of that name is in the way", path.display()),
+                        archive_at_fault: true,
+                    });
+                }
+                None => {
+                    fs.create_folder(&path)
+                        .map_err(|error| failed(ApiError::CreateFolder, &path, error, false))?;
+                    self.kinds.insert(path.clone(), MadeKind::Folder);
+                    self.folders.push(path.clone());
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `config/a/b` → `a/b`; `config/` → ``.
@@ -127,50 +236,34 @@ fn relative_path(name: &str) -> PathBuf {
     }
 }
 
-/// Creates each missing folder of `relative` under `root`.
-fn ensure_folders(
-    root: &Path,
-    relative: &Path,
-    fs: &RestoreFs,
-    created: &mut Vec<PathBuf>,
-) -> Result<(), RestoreError> {
-    let mut path = root.to_path_buf();
-    for component in relative.components() {
-        path.push(component);
-        match std::fs::symlink_metadata(&path) {
-            Ok(metadata) if metadata.is_dir() => continue,
-            Ok(_) => {
-                return Err(RestoreError::Failed {
-                    error: ApiError::CreateFolder,
-                    detail: format!("`{}`: a file of that name is in the way", path.display()),
-                    archive_at_fault: true,
-                });
-            }
-            Err(_) => {
-                fs.create_folder(&path)
-                    .map_err(|error| failed(ApiError::CreateFolder, &path, error, false))?;
-                created.push(path.clone());
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Writes one file, checking it as it goes; answers its size.
-fn extract_file(
-    archive: &File,
+/// Writes one file, checking it as it goes, and gives it its time and
+/// mode; answers its size.
+fn extract_file<S: ReadAt + ?Sized>(
+    reader: &mut EntryReader,
+    archive: &S,
     entry: &Entry,
-    name: &str,
-    target: &Path,
-    expected: Option<[u8; 32]>,
+    planned: &PlannedFile<'_>,
     fs: &RestoreFs,
 ) -> Result<u64, RestoreError> {
+    let (name, target) = (planned.name, planned.target.as_path());
     let mut file = fs
         .create_file(target)
         .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
 
-    let digest =
-        read_entry(archive, entry, |chunk| fs.write(&mut file, chunk)).map_err(|error| {
+    // Writeback starts behind the data as it is written.
+    let mut written = 0u64;
+    let mut flushed = 0u64;
+    let digest = reader
+        .read(archive, entry, |chunk| {
+            fs.write(&mut file, chunk)?;
+            written += chunk.len() as u64;
+            if written - flushed >= WRITEBACK_STRIDE {
+                fs.start_writeback(&file, flushed, written - flushed);
+                flushed = written;
+            }
+            Ok(())
+        })
+        .map_err(|error| {
             let (detail, archive_at_fault) = match &error {
                 EntryReadError::Sink(cause) => (
                     format!("cannot write `{}`: {cause}", target.display()),
@@ -206,7 +299,7 @@ fn extract_file(
             digest.crc32, entry.central.crc32
         )));
     }
-    match expected {
+    match planned.expected {
         Some(hash) if hash == digest.sha256 => {}
         Some(hash) => {
             return Err(mismatch(format!(
@@ -218,11 +311,17 @@ fn extract_file(
         None => return Err(mismatch("the file list has no line for it".to_string())),
     }
 
+    // The data reaches the disk with everything else, in the one sync
+    // after the last file. Small files are left to it whole: written back
+    // one by one they would cost a disk request each.
+    if written >= WRITEBACK_STRIDE {
+        fs.start_writeback(&file, flushed, written - flushed);
+    }
     if let Some(time) = modification_time(entry) {
         fs.set_modified(&file, time)
             .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
     }
-    fs.sync_file(&file)
+    fs.set_file_mode(&file, planned.mode)
         .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
     Ok(digest.size)
 }
@@ -230,10 +329,9 @@ fn extract_file(
 /// The entry's modification time: the extended timestamp when present, else
 /// the DOS time read as local time.
 fn modification_time(entry: &Entry) -> Option<SystemTime> {
-    let fields = ExtraFields::parse(&entry.central.extra);
-    if let Some(field) = fields.find(EXTENDED_TIMESTAMP_ID)
-        && field.data.first().is_some_and(|flags| flags & 1 != 0)
-        && let Some(bytes) = field.data.get(1..5)
+    if let Some(data) = ExtraFields::find_in(&entry.central.extra, EXTENDED_TIMESTAMP_ID)
+        && data.first().is_some_and(|flags| flags & 1 != 0)
+        && let Some(bytes) = data.get(1..5)
     {
         let seconds = i32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         let seconds = u64::try_from(seconds).ok()?;

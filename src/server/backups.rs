@@ -24,7 +24,7 @@ use super::request::Parameters;
 use crate::catalogue::ApiError;
 use crate::create::{CreateError, CreateOptions, Destination, create_backup};
 use crate::format::BackupName;
-use crate::ftp::{FtpSettings, upload as ftp_upload};
+use crate::ftp::{FtpSettings, TlsTrust, upload_with_trust};
 use crate::verify::{Severity, VerifyOptions, verify_path};
 
 /// One backup as the list shows it.
@@ -221,7 +221,18 @@ pub async fn make_backup(
         };
         let local = created.path.clone();
         let name = created.name.clone();
-        let result = tokio::task::spawn_blocking(move || ftp_upload(&ftp, &local, &name)).await;
+        let trusted = state.settings.ftp_trusted_certificates.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            // Read at each upload, so that a renewed certificate is used
+            // without a restart.
+            let trust = match &trusted {
+                Some(path) => TlsTrust::from_pem_file(path)
+                    .map_err(crate::ftp::FtpError::TrustedCertificates)?,
+                None => TlsTrust::SystemRoots,
+            };
+            upload_with_trust(&ftp, &trust, &local, &name)
+        })
+        .await;
         match result {
             Ok(Ok(report)) => tracing::info!(
                 remote = report.remote_path,

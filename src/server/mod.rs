@@ -46,18 +46,20 @@ pub enum ServerError {
     /// A setting is wrong.
     #[error("{0}")]
     Settings(String),
-    /// The data folder cannot be prepared.
-    #[error("{action}: {source}")]
+    /// The data folder cannot be prepared, or the address cannot be served.
+    /// The cause is part of the message and not a separate source, so that
+    /// an error chain shows it once.
+    #[error("{action}: {cause}")]
     Io {
         /// What was being done.
         action: String,
         /// The cause.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
 fn io_error(action: String) -> impl FnOnce(std::io::Error) -> ServerError {
-    move |source| ServerError::Io { action, source }
+    move |cause| ServerError::Io { action, cause }
 }
 
 /// The access store, reloaded when its file changes (the `hash` commands

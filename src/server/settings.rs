@@ -38,6 +38,10 @@ pub struct ServerSettings {
     pub tls_key: Option<PathBuf>,
     /// Proxies whose `X-Forwarded-For` is believed (addresses or networks).
     pub trusted_proxies: Vec<String>,
+    /// A PEM file of the certificates an FTPS server's certificate must
+    /// chain to (a private CA, or the server's own self-signed
+    /// certificate); by default the system's root certificates.
+    pub ftp_trusted_certificates: Option<PathBuf>,
     /// Seconds to wait for an FTP server to answer a connection.
     pub ftp_connect_timeout_seconds: u64,
     /// Seconds an FTP transfer may stall before it fails.
@@ -72,6 +76,7 @@ impl Default for ServerSettings {
             tls_certificate: None,
             tls_key: None,
             trusted_proxies: Vec::new(),
+            ftp_trusted_certificates: None,
             ftp_connect_timeout_seconds: 10,
             ftp_transfer_timeout_seconds: 60,
             keep_snapshots: 1,

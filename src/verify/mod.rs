@@ -17,19 +17,26 @@
 
 pub mod problem;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::borrow::Cow;
+use std::collections::BTreeSet;
+use std::convert::Infallible;
 use std::fs::File;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
 
+use crate::format::file_list::ListedFile;
 use crate::format::path::{PathHazard, path_hazards};
 use crate::format::{
     CONFIG_DIR, FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place,
     STATISTICS_DIR,
 };
 use crate::zipfile::layout::method_name;
-use crate::zipfile::{Entry, EntryKind, EntryReadError, Layout, LayoutError, ReadAt, read_entry};
+use crate::zipfile::parallel::{for_each_entry, worker_count};
+use crate::zipfile::{
+    Entry, EntryDigest, EntryKind, EntryReadError, Layout, LayoutError, ReadAt, read_entry,
+};
 pub use problem::{Problem, ProblemCode, Severity};
 
 /// The default size cap: the declared uncompressed sizes of all entries
@@ -146,13 +153,36 @@ pub fn verify_path(path: &Path, options: &VerifyOptions, progress: Progress<'_>)
 }
 
 /// Verifies the archive in `source`, named `label` in the report.
-pub fn verify_source<S: ReadAt + ?Sized>(
+pub fn verify_source<S: ReadAt + Sync + ?Sized>(
     source: &S,
     label: &str,
     options: &VerifyOptions,
     progress: Progress<'_>,
 ) -> Report {
+    verify_and_keep(source, label, options, progress).report
+}
+
+/// A verdict, with the structure and the file list the checks read, so
+/// that a caller that goes on with the archive need not read them again.
+pub(crate) struct Verified {
+    pub(crate) report: Report,
+    pub(crate) layout: Option<Layout>,
+    pub(crate) list: Option<FileList>,
+}
+
+/// Verifies as [`verify_source`] does, keeping what was read.
+pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
+    source: &S,
+    label: &str,
+    options: &VerifyOptions,
+    progress: Progress<'_>,
+) -> Verified {
     let mut report = Report::new(label);
+    let unfinished = |report: Report| Verified {
+        report: report.finish(),
+        layout: None,
+        list: None,
+    };
 
     // 1. Readable, and a zip.
     let layout = match Layout::read(source) {
@@ -163,13 +193,13 @@ pub fn verify_source<S: ReadAt + ?Sized>(
                 ProblemCode::Unreadable,
                 format!("cannot read `{label}`: {error}"),
             ));
-            return report.finish();
+            return unfinished(report);
         }
         Err(LayoutError::NotZip(reason)) => {
             report
                 .problems
                 .push(Problem::new(ProblemCode::NotAZip, reason));
-            return report.finish();
+            return unfinished(report);
         }
     };
 
@@ -191,59 +221,180 @@ pub fn verify_source<S: ReadAt + ?Sized>(
         report
             .problems
             .push(Problem::new(ProblemCode::EmptyArchive, detail));
-        return report.finish();
+        return unfinished(report);
     }
 
-    let mut checker = Checker {
-        source,
-        layout: &layout,
-        options,
-        report,
-        progress,
-        checked: 0,
-        total: layout
-            .entries
-            .iter()
-            .map(|entry| entry.central.uncompressed_size)
-            .fold(0u64, u64::saturating_add),
+    // The data is read on every core while another thread checks the list,
+    // the names and the structure; the problems are then put in the
+    // documented order: list, data, hazards, metadata.
+    let plan = select_data(&layout, options);
+    let total = layout
+        .entries
+        .iter()
+        .map(|entry| entry.central.uncompressed_size)
+        .fold(0u64, u64::saturating_add);
+    let structure = || {
+        let mut checker = Checker {
+            source,
+            layout: &layout,
+            options,
+            report,
+        };
+        let list = checker.check_list(&files);
+        let hazards = checker.hazards();
+        let before = checker.report.problems.len();
+        checker.check_metadata();
+        let metadata = checker.report.problems.split_off(before);
+        (checker, list, hazards, metadata)
+    };
+    let ((mut checker, list, hazards, metadata), results) = if plan.selected.is_empty() {
+        (structure(), Vec::new())
+    } else {
+        std::thread::scope(|scope| {
+            let structure = scope.spawn(structure);
+            let results = read_data(source, &layout, &plan.selected, progress, total);
+            match structure.join() {
+                Ok(structure) => (structure, results),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        })
     };
 
-    // 3. and 4. The list, then the files against it.
-    let list = checker.read_file_list();
-    let tree_files: Vec<&Entry> = files
-        .iter()
-        .copied()
-        .filter(|entry| entry.central.name != FILE_LIST_NAME.as_bytes())
-        .collect();
-    checker.report.files = tree_files.len();
-    if let Some(list) = &list {
-        checker.compare_with_list(list, &tree_files);
-    }
-
-    // 5. Every entry's data; 6. hazards; 7. metadata.
-    let listed_hashes: HashMap<&str, [u8; 32]> = list
-        .iter()
-        .flat_map(|list| list.files.iter())
-        .map(|file| (file.path.as_str(), file.sha256))
-        .collect();
-    checker.check_data(&listed_hashes);
-    let hazards = checker.hazards();
+    let mut listed_hashes = ListedHashes::new(list.as_ref().map_or(&[], |list| &list.files));
+    checker.judge_data(&plan, results, &mut listed_hashes);
     checker.report.problems.extend(hazards);
-    checker.check_metadata();
-    checker.report.finish()
+    checker.report.problems.extend(metadata);
+    let report = checker.report.finish();
+    Verified {
+        report,
+        layout: Some(layout),
+        list,
+    }
 }
 
-struct Checker<'a, S: ReadAt + ?Sized> {
+/// The list's hashes by path; a path listed more than once has the hash of
+/// its last line. Looked up in archive order: an archive that holds its
+/// files in the list's order costs one comparison a lookup.
+struct ListedHashes<'a> {
+    in_order: &'a [ListedFile],
+    next: usize,
+    sorted: Vec<(&'a str, [u8; 32])>,
+    unique: bool,
+}
+
+impl<'a> ListedHashes<'a> {
+    fn new(files: &'a [ListedFile]) -> ListedHashes<'a> {
+        let mut sorted: Vec<(&str, [u8; 32])> = files
+            .iter()
+            .map(|file| (file.path.as_str(), file.sha256))
+            .collect();
+        // Stable, so that of equal paths the last line stays last.
+        sorted.sort_by(|first, second| first.0.cmp(second.0));
+        let unique = sorted.windows(2).all(|pair| pair[0].0 != pair[1].0);
+        if !unique {
+            let mut kept: Vec<(&str, [u8; 32])> = Vec::with_capacity(sorted.len());
+            for item in sorted {
+                match kept.last_mut() {
+                    Some(last) if last.0 == item.0 => *last = item,
+                    _ => kept.push(item),
+                }
+            }
+            sorted = kept;
+        }
+        ListedHashes {
+            in_order: files,
+            next: 0,
+            sorted,
+            unique,
+        }
+    }
+
+    fn get(&mut self, path: &str) -> Option<[u8; 32]> {
+        if self.unique
+            && let Some(file) = self.in_order.get(self.next)
+            && file.path == path
+        {
+            self.next += 1;
+            return Some(file.sha256);
+        }
+        let found = self
+            .sorted
+            .binary_search_by(|(listed, _)| (*listed).cmp(path))
+            .ok()?;
+        Some(self.sorted[found].1)
+    }
+}
+
+/// Which entries have their data read, and which pass the size cap.
+struct DataPlan {
+    /// Entries to read, by index, in order.
+    selected: Vec<usize>,
+    /// Entries whose declared size no longer fits under the cap.
+    over_cap: Vec<usize>,
+}
+
+/// Spends the size cap entry by entry, in order.
+fn select_data(layout: &Layout, options: &VerifyOptions) -> DataPlan {
+    let mut budget = options.max_size;
+    let mut plan = DataPlan {
+        selected: Vec::new(),
+        over_cap: Vec::new(),
+    };
+    for entry in &layout.entries {
+        if entry.is_encrypted() || !matches!(entry.central.method, 0 | 8) || entry.local.is_err() {
+            // Reported among the hazards; nothing to read.
+            continue;
+        }
+        let declared = entry.central.uncompressed_size;
+        if declared > budget {
+            plan.over_cap.push(entry.index);
+            continue;
+        }
+        budget -= declared;
+        if options.read_data {
+            plan.selected.push(entry.index);
+        }
+    }
+    plan
+}
+
+/// What reading one entry to its end gave.
+type DataResult = Option<Result<EntryDigest, EntryReadError>>;
+
+/// Reads every selected entry to its end, spread over the cores, reporting
+/// progress from this thread.
+fn read_data<S: ReadAt + Sync + ?Sized>(
+    source: &S,
+    layout: &Layout,
+    selected: &[usize],
+    progress: Progress<'_>,
+    total: u64,
+) -> Vec<DataResult> {
+    let done = AtomicU64::new(0);
+    for_each_entry(
+        source,
+        layout,
+        selected,
+        worker_count(),
+        |reader, source, entry| {
+            Ok::<_, Infallible>(reader.read(source, entry, |chunk| {
+                done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+                Ok(())
+            }))
+        },
+        &mut || progress(done.load(Ordering::Relaxed), total),
+    )
+    .unwrap_or_else(|(_, never)| match never {})
+}
+
+struct Checker<'a, S: ReadAt + Sync + ?Sized> {
     source: &'a S,
     layout: &'a Layout,
     options: &'a VerifyOptions,
     report: Report,
-    progress: Progress<'a>,
-    checked: u64,
-    total: u64,
 }
 
-impl<S: ReadAt + ?Sized> Checker<'_, S> {
+impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
     fn push(&mut self, problem: Problem) {
         self.report.problems.push(problem);
     }
@@ -264,7 +415,8 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
             );
             return None;
         }
-        let mut content = Vec::new();
+        let mut content =
+            Vec::with_capacity(usize::try_from(entry.central.uncompressed_size).unwrap_or(0));
         match read_entry(self.source, entry, |chunk| {
             content.extend_from_slice(chunk);
             Ok(())
@@ -364,11 +516,18 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
             ));
         }
 
-        let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
-        for file in &list.files {
-            *listed.entry(file.path.as_str()).or_default() += 1;
+        // Both sides sorted, then walked together: the same order as sets
+        // would give, without a tree of tens of thousands of strings.
+        let mut listed: Vec<&str> = list.files.iter().map(|file| file.path.as_str()).collect();
+        listed.sort_unstable();
+        let mut counted: Vec<(&str, usize)> = Vec::with_capacity(listed.len());
+        for path in listed {
+            match counted.last_mut() {
+                Some((last, count)) if *last == path => *count += 1,
+                _ => counted.push((path, 1)),
+            }
         }
-        for (path, count) in &listed {
+        for (path, count) in &counted {
             if *count > 1 {
                 self.push(
                     Problem::new(
@@ -379,17 +538,27 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                 );
             }
         }
-        let present: BTreeSet<String> = files.iter().map(|entry| entry.display_name()).collect();
-        let missing: Vec<&str> = listed
-            .keys()
-            .copied()
-            .filter(|path| !present.contains(*path))
-            .collect();
-        let extra: Vec<&str> = present
+        let mut present: Vec<Cow<'_, str>> = files
             .iter()
-            .map(String::as_str)
-            .filter(|name| !listed.contains_key(name))
+            .map(|entry| String::from_utf8_lossy(&entry.central.name))
             .collect();
+        present.sort_unstable();
+        present.dedup();
+        let (mut missing, mut extra): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+        let mut wanted = counted.iter().map(|(path, _)| *path).peekable();
+        let mut found = present.iter().map(|name| name.as_ref()).peekable();
+        loop {
+            match (wanted.peek(), found.peek()) {
+                (Some(path), Some(name)) if path == name => {
+                    wanted.next();
+                    found.next();
+                }
+                (Some(path), Some(name)) if path < name => missing.extend(wanted.next()),
+                (Some(_), Some(_)) | (None, Some(_)) => extra.extend(found.next()),
+                (Some(_), None) => missing.extend(wanted.next()),
+                (None, None) => break,
+            }
+        }
         // A name that is not UTF-8 never matches the list, even when its
         // lossy form does.
         let undecodable: Vec<String> = files
@@ -416,20 +585,37 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
         }
     }
 
-    fn check_data(&mut self, listed: &HashMap<&str, [u8; 32]>) {
+    /// Checks the list (3.) and the files against it (4.); answers the
+    /// list when it could be read.
+    fn check_list(&mut self, files: &[&Entry]) -> Option<FileList> {
+        let list = self.read_file_list();
+        let tree_files: Vec<&Entry> = files
+            .iter()
+            .copied()
+            .filter(|entry| entry.central.name != FILE_LIST_NAME.as_bytes())
+            .collect();
+        self.report.files = tree_files.len();
+        if let Some(list) = &list {
+            self.compare_with_list(list, &tree_files);
+        }
+        list
+    }
+
+    /// Judges what reading the entries gave (5.), in entry order.
+    fn judge_data(
+        &mut self,
+        plan: &DataPlan,
+        results: Vec<DataResult>,
+        listed: &mut ListedHashes<'_>,
+    ) {
         let layout = self.layout;
-        let mut budget = self.options.max_size;
+        // The verdicts, in entry order.
+        let mut results = plan.selected.iter().copied().zip(results).peekable();
+        let mut over_cap = plan.over_cap.iter().copied().peekable();
         for entry in &layout.entries {
-            let name = entry.display_name();
-            if entry.is_encrypted()
-                || !matches!(entry.central.method, 0 | 8)
-                || entry.local.is_err()
-            {
-                // Reported among the hazards; nothing to read.
-                continue;
-            }
+            let name = String::from_utf8_lossy(&entry.central.name);
             let declared = entry.central.uncompressed_size;
-            if declared > budget {
+            if over_cap.next_if_eq(&entry.index).is_some() {
                 self.push(
                     Problem::new(
                         ProblemCode::SizeLimit,
@@ -439,32 +625,21 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             self.options.max_size
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
                 continue;
             }
-            budget -= declared;
-            if !self.options.read_data {
+            let Some((_, result)) = results.next_if(|(index, _)| *index == entry.index) else {
                 continue;
-            }
-
-            let before = self.checked;
-            let total = self.total;
-            let progress = &mut self.progress;
-            let mut done = before;
-            let result = read_entry(self.source, entry, |chunk| {
-                done += chunk.len() as u64;
-                progress(done, total);
-                Ok(())
-            });
-            self.checked = before.saturating_add(declared);
+            };
             let digest = match result {
-                Ok(digest) => digest,
-                Err(error) => {
+                Some(Ok(digest)) => digest,
+                Some(Err(error)) => {
                     let problem = self.read_problem(&name, &error);
                     self.push(problem);
                     continue;
                 }
+                None => continue,
             };
             self.report.bytes_checked += digest.size;
             if digest.size != declared {
@@ -476,7 +651,7 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             digest.size
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             if digest.crc32 != entry.central.crc32 {
@@ -488,11 +663,11 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             digest.crc32, entry.central.crc32
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             if let Some(expected) = entry.name().and_then(|text| listed.get(text))
-                && digest.sha256 != *expected
+                && digest.sha256 != expected
             {
                 self.push(
                     Problem::new(
@@ -500,10 +675,10 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                         format!(
                             "`{name}`: SHA-256 is {}, the list says {}",
                             crate::zipfile::hex(&digest.sha256),
-                            crate::zipfile::hex(expected)
+                            crate::zipfile::hex(&expected)
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
         }
@@ -512,11 +687,9 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
     fn hazards(&mut self) -> Vec<Problem> {
         let layout = self.layout;
         let mut found = Vec::new();
-        let mut names: HashMap<&[u8], usize> = HashMap::new();
 
         for entry in &layout.entries {
-            let name = entry.display_name();
-            *names.entry(entry.central.name.as_slice()).or_default() += 1;
+            let name = String::from_utf8_lossy(&entry.central.name);
 
             for hazard in path_hazards(&entry.central.name) {
                 let (code, detail) = match hazard {
@@ -538,12 +711,12 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                         "holds a backslash, which Windows readers take for a separator",
                     ),
                 };
-                found.push(Problem::new(code, format!("name `{name}` {detail}")).at(&name));
+                found.push(Problem::new(code, format!("name `{name}` {detail}")).at(name.as_ref()));
             }
             match entry.kind() {
                 EntryKind::Symlink => found.push(
                     Problem::new(ProblemCode::Symlink, format!("`{name}` is a symbolic link"))
-                        .at(&name),
+                        .at(name.as_ref()),
                 ),
                 EntryKind::Special => found.push(
                     Problem::new(
@@ -553,7 +726,7 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             entry.unix_mode().unwrap_or(0)
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 ),
                 EntryKind::Directory => {
                     if !entry.central.name.ends_with(b"/") {
@@ -562,7 +735,7 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                                 ProblemCode::DirectoryWithoutSlash,
                                 format!("folder entry `{name}` does not end with `/`"),
                             )
-                            .at(&name),
+                            .at(name.as_ref()),
                         );
                     }
                     if entry.central.uncompressed_size > 0 {
@@ -574,7 +747,7 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                                     entry.central.uncompressed_size
                                 ),
                             )
-                            .at(&name),
+                            .at(name.as_ref()),
                         );
                     }
                 }
@@ -589,13 +762,13 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             entry.unix_mode().unwrap_or(0) & 0o7777
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             if entry.is_encrypted() {
                 found.push(
                     Problem::new(ProblemCode::Encrypted, format!("`{name}` is encrypted"))
-                        .at(&name),
+                        .at(name.as_ref()),
                 );
             }
             if !matches!(entry.central.method, 0 | 8) {
@@ -608,7 +781,7 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             method_name(entry.central.method)
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             if Place::of(&name) == Place::Foreign {
@@ -619,10 +792,10 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                             "`{name}` is outside `config/`, `statistics/` and the format's own files"
                         ),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             } else if entry.kind() != EntryKind::Directory
-                && matches!(name.as_str(), CONFIG_DIR | STATISTICS_DIR)
+                && matches!(name.as_ref(), CONFIG_DIR | STATISTICS_DIR)
             {
                 // A file in the place of a tree's own folder is in neither
                 // tree, and a restore could not put it anywhere.
@@ -631,7 +804,7 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                         ProblemCode::ForeignEntry,
                         format!("`{name}` is a file where the tree's own folder belongs"),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             let disagreements = entry.header_disagreements();
@@ -641,21 +814,28 @@ impl<S: ReadAt + ?Sized> Checker<'_, S> {
                         ProblemCode::HeaderMismatch,
                         format!("`{name}`: {}", disagreements.join("; ")),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             for note in &entry.notes {
                 found.push(
                     Problem::new(ProblemCode::MalformedEntry, format!("`{name}`: {note}"))
-                        .at(&name),
+                        .at(name.as_ref()),
                 );
             }
         }
 
-        let mut duplicated: Vec<(&[u8], usize)> =
-            names.into_iter().filter(|(_, count)| *count > 1).collect();
-        duplicated.sort_unstable();
-        for (name, count) in duplicated {
+        let mut names: Vec<&[u8]> = layout
+            .entries
+            .iter()
+            .map(|entry| entry.central.name.as_slice())
+            .collect();
+        names.sort_unstable();
+        for run in names.chunk_by(|first, second| first == second) {
+            let (name, count) = (run[0], run.len());
+            if count < 2 {
+                continue;
+            }
             let name = String::from_utf8_lossy(name);
             found.push(
                 Problem::new(

@@ -118,37 +118,71 @@ impl ExtraFields {
     /// Splits an extra block into its fields. A field whose length runs past
     /// the block ends the parse and is reported in `malformed`.
     pub fn parse(block: &[u8]) -> ExtraFields {
-        let mut cursor = Cursor::new(block);
         let mut result = ExtraFields::default();
-        while cursor.remaining() > 0 {
-            let (Some(id), Some(length)) = (cursor.u16(), cursor.u16()) else {
-                result.malformed = Some(format!(
-                    "{} stray bytes after the last field",
-                    block.len() % 4
-                ));
-                break;
-            };
-            match cursor.take(usize::from(length)) {
-                Some(data) => result.fields.push(ExtraField {
-                    id,
-                    data: data.to_vec(),
-                }),
-                None => {
-                    result.malformed = Some(format!(
-                        "field {id:#06x} declares {length} bytes, only {} remain",
-                        cursor.remaining()
-                    ));
-                    break;
-                }
-            }
-        }
+        result.malformed = walk(block, |id, data| {
+            result.fields.push(ExtraField {
+                id,
+                data: data.to_vec(),
+            });
+            true
+        });
         result
+    }
+
+    /// Why `block` cannot be split into fields, if it cannot; allocates
+    /// nothing when it can.
+    pub fn malformation(block: &[u8]) -> Option<String> {
+        walk(block, |_, _| true)
+    }
+
+    /// The data of the first field with `id` in `block`, as [`parse`] and
+    /// [`find`] would find it, without copying anything.
+    ///
+    /// [`parse`]: ExtraFields::parse
+    /// [`find`]: ExtraFields::find
+    pub fn find_in(block: &[u8], id: u16) -> Option<&[u8]> {
+        let mut found = None;
+        walk(block, |field_id, data| {
+            if field_id == id {
+                found = Some(data);
+            }
+            found.is_none()
+        });
+        found
     }
 
     /// The first field with `id`.
     pub fn find(&self, id: u16) -> Option<&ExtraField> {
         self.fields.iter().find(|field| field.id == id)
     }
+}
+
+/// Calls `visit` with each field of `block` until it answers false; answers
+/// why the block ends early, if it does.
+fn walk<'a>(block: &'a [u8], mut visit: impl FnMut(u16, &'a [u8]) -> bool) -> Option<String> {
+    let mut cursor = Cursor::new(block);
+    while cursor.remaining() > 0 {
+        let (Some(id), Some(length)) = (cursor.u16(), cursor.u16()) else {
+            return Some(format!(
+                "{} stray bytes after the last field",
+                block.len() % 4
+            ));
+        };
+        match cursor.take(usize::from(length)) {
+            Some(data) => {
+                if !visit(id, data) {
+                    return None;
+                }
+            }
+            None => {
+                return Some(format!(
+                    "field {id:#06x} declares {length} bytes, only {} remain",
+                    cursor.remaining()
+                ));
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]

@@ -10,7 +10,10 @@ use std::io;
 
 use super::bytes::Cursor;
 use super::extra::{ExtraField, ExtraFields, ZIP64_ID};
-use super::source::ReadAt;
+use super::source::{ReadAhead, ReadAt};
+
+/// How much is read at once while following local headers.
+const LOCAL_HEADER_WINDOW: usize = 64 * 1024;
 
 const LOCAL_HEADER_SIGNATURE: u32 = 0x0403_4b50;
 const CENTRAL_HEADER_SIGNATURE: u32 = 0x0201_4b50;
@@ -305,38 +308,55 @@ impl Entry {
         };
         let central = &self.central;
         let mut found = Vec::new();
-        let mut differ = |field: &str, local_value: String, central_value: String| {
+        // Values are compared as they are shown; equal raw values show the
+        // same, so only values that differ are formatted.
+        let mut differ = |field: &str,
+                          same: bool,
+                          local_value: &dyn Fn() -> String,
+                          central_value: &dyn Fn() -> String| {
+            if same {
+                return;
+            }
+            let (local_value, central_value) = (local_value(), central_value());
             if local_value != central_value {
                 found.push(format!(
                     "{field}: local header {local_value}, central directory {central_value}"
                 ));
             }
         };
+        let quoted = |name: &[u8]| format!("`{}`", String::from_utf8_lossy(name));
+        let flags = |value: u16| format!("{value:#06x}");
+        let crc = |value: u32| format!("{value:#010x}");
 
         differ(
             "name",
-            format!("`{}`", String::from_utf8_lossy(&local.name)),
-            format!("`{}`", String::from_utf8_lossy(&central.name)),
+            local.name == central.name,
+            &|| quoted(&local.name),
+            &|| quoted(&central.name),
         );
         differ(
             "flags",
-            format!("{:#06x}", local.flags),
-            format!("{:#06x}", central.flags),
+            local.flags == central.flags,
+            &|| flags(local.flags),
+            &|| flags(central.flags),
         );
         differ(
             "compression method",
-            local.method.to_string(),
-            central.method.to_string(),
+            local.method == central.method,
+            &|| local.method.to_string(),
+            &|| central.method.to_string(),
         );
         differ(
             "version needed",
-            local.version_needed.to_string(),
-            central.version_needed.to_string(),
+            local.version_needed == central.version_needed,
+            &|| local.version_needed.to_string(),
+            &|| central.version_needed.to_string(),
         );
         differ(
             "modification time",
-            format!("{:#06x} {:#06x}", local.dos_date, local.dos_time),
-            format!("{:#06x} {:#06x}", central.dos_date, central.dos_time),
+            (local.dos_date, local.dos_time) == (central.dos_date, central.dos_time),
+            &|| format!("{:#06x} {:#06x}", local.dos_date, local.dos_time),
+            &|| format!("{:#06x} {:#06x}", central.dos_date, central.dos_time),
         );
 
         // With a data descriptor the local header may leave any of CRC and
@@ -374,23 +394,31 @@ impl Entry {
                     value.to_string()
                 }
             };
-            differ(field, show(local_value), show(central_value));
+            differ(
+                field,
+                local_value == central_value,
+                &|| show(local_value),
+                &|| show(central_value),
+            );
         }
         if let Some(descriptor) = &self.data_descriptor {
             differ(
                 "data descriptor CRC-32",
-                format!("{:#010x}", descriptor.crc32),
-                format!("{:#010x}", central.crc32),
+                descriptor.crc32 == central.crc32,
+                &|| crc(descriptor.crc32),
+                &|| crc(central.crc32),
             );
             differ(
                 "data descriptor compressed size",
-                descriptor.compressed_size.to_string(),
-                central.compressed_size.to_string(),
+                descriptor.compressed_size == central.compressed_size,
+                &|| descriptor.compressed_size.to_string(),
+                &|| central.compressed_size.to_string(),
             );
             differ(
                 "data descriptor uncompressed size",
-                descriptor.uncompressed_size.to_string(),
-                central.uncompressed_size.to_string(),
+                descriptor.uncompressed_size == central.uncompressed_size,
+                &|| descriptor.uncompressed_size.to_string(),
+                &|| central.uncompressed_size.to_string(),
             );
         }
         found
@@ -587,7 +615,11 @@ impl Layout {
         let mut directory = vec![0u8; usize::try_from(directory_size).unwrap_or(0)];
         source.read_exact_at(&mut directory, directory_offset)?;
         let mut cursor = Cursor::new(&directory);
-        let mut entries = Vec::new();
+        let most = directory.len() / CENTRAL_HEADER_LENGTH;
+        let mut entries = Vec::with_capacity(most.min(usize::try_from(total_entries).unwrap_or(0)));
+        // Local headers usually follow each other closely: read them in
+        // windows rather than two small reads each.
+        let ahead = ReadAhead::new(source, file_length, LOCAL_HEADER_WINDOW);
         while cursor.remaining() >= 4 {
             let header_offset = directory_offset + (directory.len() - cursor.remaining()) as u64;
             let Some(central) = parse_central_header(&mut cursor, header_offset)? else {
@@ -599,7 +631,7 @@ impl Layout {
             };
             let index = entries.len();
             entries.push(Self::read_entry(
-                source,
+                &ahead,
                 file_length,
                 index,
                 central,
@@ -711,8 +743,7 @@ impl Layout {
         let mut notes = Vec::new();
 
         // ZIP64 values replace the 32-bit fields that are saturated.
-        let extras = ExtraFields::parse(&central.extra);
-        if let Some(problem) = &extras.malformed {
+        if let Some(problem) = ExtraFields::malformation(&central.extra) {
             notes.push(format!("central extra field: {problem}"));
         }
         let wants_uncompressed = central.uncompressed_size == u64::from(u32::MAX);
@@ -720,9 +751,9 @@ impl Layout {
         let wants_offset = central.local_header_offset == u64::from(u32::MAX);
         let wants_disk = central.disk_start == u32::from(u16::MAX);
         if wants_uncompressed || wants_compressed || wants_offset || wants_disk {
-            match extras.find(ZIP64_ID) {
-                Some(field) => {
-                    let mut cursor = Cursor::new(&field.data);
+            match ExtraFields::find_in(&central.extra, ZIP64_ID) {
+                Some(data) => {
+                    let mut cursor = Cursor::new(data);
                     let mut missing = Vec::new();
                     if wants_uncompressed {
                         match cursor.u64() {
@@ -779,7 +810,7 @@ impl Layout {
 
         let data_descriptor = match &local {
             Ok(local) if local.flags & FLAG_DATA_DESCRIPTOR != 0 => {
-                let zip64 = ExtraFields::parse(&local.extra).find(ZIP64_ID).is_some()
+                let zip64 = ExtraFields::find_in(&local.extra, ZIP64_ID).is_some()
                     || central.compressed_size >= u64::from(u32::MAX)
                     || central.uncompressed_size >= u64::from(u32::MAX);
                 match local.data_offset.checked_add(central.compressed_size) {
@@ -1015,18 +1046,21 @@ fn read_local_header<S: ReadAt + ?Sized>(
             "name and extra field at offset {offset} run past the end of the archive"
         )));
     }
-    let mut variable = vec![0u8; usize::try_from(variable_length).unwrap_or(0)];
-    source.read_exact_at(&mut variable, offset + LOCAL_HEADER_LENGTH)?;
-    let extra = variable.split_off(usize::from(name_length));
-    let name = variable;
+    let mut name = vec![0u8; usize::from(name_length)];
+    source.read_exact_at(&mut name, offset + LOCAL_HEADER_LENGTH)?;
+    let mut extra = vec![0u8; usize::from(extra_length)];
+    source.read_exact_at(
+        &mut extra,
+        offset + LOCAL_HEADER_LENGTH + u64::from(name_length),
+    )?;
 
     // ZIP64 sizes: both follow in the extra field when either is saturated.
     let mut compressed_size = u64::from(compressed_size);
     let mut uncompressed_size = u64::from(uncompressed_size);
     let saturated =
         compressed_size == u64::from(u32::MAX) || uncompressed_size == u64::from(u32::MAX);
-    if saturated && let Some(field) = ExtraFields::parse(&extra).find(ZIP64_ID) {
-        let mut cursor = Cursor::new(&field.data);
+    if saturated && let Some(data) = ExtraFields::find_in(&extra, ZIP64_ID) {
+        let mut cursor = Cursor::new(data);
         if let Some(value) = cursor.u64() {
             uncompressed_size = value;
         }

@@ -1,6 +1,7 @@
 //! Positional reads from an archive, so that parsers never depend on a shared
 //! file offset.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
@@ -72,40 +73,85 @@ impl ReadAt for Vec<u8> {
     }
 }
 
-/// A `Read` over the byte range `[offset, end)` of a source.
-pub(crate) struct Section<'a, S: ReadAt + ?Sized> {
+/// A source read ahead: a read that misses the window held in memory loads
+/// the stretch that starts where it does, so many small reads close together
+/// cost one read of the source. Reads larger than the window go straight
+/// through.
+pub struct ReadAhead<'a, S: ReadAt + ?Sized> {
     source: &'a S,
-    position: u64,
-    end: u64,
+    length: u64,
+    capacity: usize,
+    window: RefCell<Window>,
 }
 
-impl<'a, S: ReadAt + ?Sized> Section<'a, S> {
-    pub(crate) fn new(source: &'a S, offset: u64, length: u64) -> Self {
-        Section {
+#[derive(Default)]
+struct Window {
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl<'a, S: ReadAt + ?Sized> ReadAhead<'a, S> {
+    /// A reader of `source`, whose length is `length`, through windows of
+    /// `capacity` bytes.
+    pub fn new(source: &'a S, length: u64, capacity: usize) -> Self {
+        ReadAhead {
             source,
-            position: offset,
-            end: offset.saturating_add(length),
+            length,
+            capacity,
+            window: RefCell::new(Window::default()),
         }
+    }
+
+    /// Loads `[start, start + length)`, clipped to the end of the source, as
+    /// the window, whatever its size.
+    ///
+    /// # Errors
+    /// When reading the source fails.
+    pub fn load(&self, start: u64, length: u64) -> io::Result<()> {
+        let end = start.saturating_add(length).min(self.length);
+        let length = usize::try_from(end.saturating_sub(start))
+            .map_err(|_| io::Error::other("read-ahead window too large"))?;
+        let mut window = self.window.borrow_mut();
+        window.start = start;
+        window.bytes.resize(length, 0);
+        if let Err(error) = self.source.read_exact_at(&mut window.bytes, start) {
+            window.bytes.clear();
+            return Err(error);
+        }
+        Ok(())
     }
 }
 
-impl<S: ReadAt + ?Sized> io::Read for Section<'_, S> {
-    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
-        let left = self.end.saturating_sub(self.position);
-        if left == 0 || buffer.is_empty() {
-            return Ok(0);
+impl<S: ReadAt + ?Sized> ReadAt for ReadAhead<'_, S> {
+    fn length(&self) -> io::Result<u64> {
+        Ok(self.length)
+    }
+
+    fn read_at(&self, buffer: &mut [u8], offset: u64) -> io::Result<usize> {
+        if !self.window_holds(offset) {
+            // Windows only move forward, so that however the reads jump,
+            // no byte is loaded twice.
+            if buffer.len() >= self.capacity || offset >= self.length || self.behind(offset) {
+                return self.source.read_at(buffer, offset);
+            }
+            self.load(offset, self.capacity as u64)?;
         }
-        let wanted = usize::try_from(left)
-            .unwrap_or(usize::MAX)
-            .min(buffer.len());
-        let count = self.source.read_at(&mut buffer[..wanted], self.position)?;
-        if count == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "entry data runs past the end of the archive",
-            ));
-        }
-        self.position += count as u64;
+        let window = self.window.borrow();
+        let skip = usize::try_from(offset - window.start).unwrap_or(usize::MAX);
+        let available = window.bytes.get(skip..).unwrap_or(&[]);
+        let count = available.len().min(buffer.len());
+        buffer[..count].copy_from_slice(&available[..count]);
         Ok(count)
+    }
+}
+
+impl<S: ReadAt + ?Sized> ReadAhead<'_, S> {
+    fn window_holds(&self, offset: u64) -> bool {
+        let window = self.window.borrow();
+        offset >= window.start && offset - window.start < window.bytes.len() as u64
+    }
+
+    fn behind(&self, offset: u64) -> bool {
+        offset < self.window.borrow().start
     }
 }
