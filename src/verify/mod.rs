@@ -794,7 +794,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                     .at(name.as_ref()),
                 );
             } else if entry.kind() != EntryKind::Directory
-                && matches!(name.as_str(), CONFIG_DIR | STATISTICS_DIR)
+                && matches!(name.as_ref(), CONFIG_DIR | STATISTICS_DIR)
             {
                 // A file in the place of a tree's own folder is in neither
                 // tree, and a restore could not put it anywhere.
@@ -803,7 +803,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                         ProblemCode::ForeignEntry,
                         format!("`{name}` is a file where the tree's own folder belongs"),
                     )
-                    .at(&name),
+                    .at(name.as_ref()),
                 );
             }
             let disagreements = entry.header_disagreements();
