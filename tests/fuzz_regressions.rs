@@ -85,3 +85,82 @@ fn a_file_in_the_place_of_a_tree_folder_is_refused_before_extraction() {
         assert_eq!(tree_image(&config), before, "{name}: the live tree changed");
     }
 }
+
+/// A file entry at a path that the archive also has as a folder
+/// (`config/wireguard` beside `config/wireguard/` and its files, or only
+/// beside its files) was called valid by verify while its restore failed
+/// with `Failed to create file:` on `File exists`: it is a duplicate name,
+/// refused before anything is written.
+#[test]
+fn a_file_that_is_also_a_folder_is_refused_before_extraction() {
+    let sample = members(&archive_bytes(sample_config().path()));
+    let folder = sample
+        .iter()
+        .find(|member| member.name.ends_with('/') && member.name.matches('/').count() == 2)
+        .map(|member| member.name.trim_end_matches('/').to_string())
+        .expect("a folder inside the configuration tree");
+    let inner_file = sample
+        .iter()
+        .find(|member| {
+            member.name.starts_with(&format!("{folder}/")) && !member.name.ends_with('/')
+        })
+        .map(|member| member.name.clone())
+        .expect("a file in that folder");
+
+    let with_folder_entry = with_file_named(&folder);
+    let without_folder_entry = {
+        let mut all = members(&with_folder_entry);
+        all.retain(|member| member.name != format!("{folder}/"));
+        write_zip(&all)
+    };
+    for (what, archive) in [
+        ("beside the folder entry", with_folder_entry),
+        ("beside the folder's files only", without_folder_entry),
+    ] {
+        assert!(
+            members(&archive)
+                .iter()
+                .any(|member| member.name == inner_file),
+            "{what}: the folder's file is in the archive"
+        );
+        let report = verify_source(
+            archive.as_slice(),
+            "probe.zip",
+            &VerifyOptions::default(),
+            &mut |_, _| {},
+        );
+        assert!(!report.valid, "{what}: called valid");
+        let duplicate = report
+            .problems
+            .iter()
+            .find(|problem| problem.code.as_str() == "duplicate-name")
+            .unwrap_or_else(|| panic!("{what}: {:?}", report.codes()));
+        assert!(
+            duplicate.message.contains(&format!("`{folder}`")),
+            "{}",
+            duplicate.message
+        );
+
+        let site = TempDir::new().unwrap();
+        let config = site.path().join("config");
+        std::fs::create_dir(&config).unwrap();
+        write_file(&config, "keep.conf", b"old");
+        let before = tree_image(&config);
+        let path = write_file(site.path(), "backup.zip", &archive);
+        let output = puqbackup()
+            .env_remove("PUQBACKUP_FAULT")
+            .arg("restore")
+            .arg(&path)
+            .arg("--config-dir")
+            .arg(&config)
+            .output()
+            .unwrap();
+        assert_eq!(exit_code(&output), 1, "{what}: {}", stderr(&output));
+        assert!(
+            stderr(&output).contains(ApiError::OpenArchive.text()),
+            "{what}: {}",
+            stderr(&output)
+        );
+        assert_eq!(tree_image(&config), before, "{what}: the live tree changed");
+    }
+}

@@ -1,6 +1,9 @@
 //! A folder to restore into, and the checks that a restore stayed inside
 //! it: shared by the restore targets.
 //!
+//! One more check joins them: an archive that `verify` calls valid must
+//! restore, since a backup that checks out but cannot be restored is lost.
+//!
 //! The sandbox holds the archive, a `site` folder with the two live trees
 //! (each with one known file), and an `outside` folder with a known file
 //! that no restore may touch. Archives that aim outside the site aim at
@@ -12,6 +15,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use puqbackup::restore::{RestoreError, RestoreOptions, RestoreOutcome, restore_archive};
+use puqbackup::verify::{VerifyOptions, verify_source};
 use tempfile::TempDir;
 
 /// The known content of the files a sandbox starts with.
@@ -59,6 +63,21 @@ impl Sandbox {
         options.max_size = 4 << 20;
 
         let result = restore_archive(&path, &options);
+
+        let verified = verify_source(
+            archive,
+            "archive.zip",
+            &VerifyOptions {
+                max_size: options.max_size,
+                read_data: true,
+            },
+            &mut |_, _| {},
+        );
+        if verified.valid
+            && let Err(error) = &result
+        {
+            panic!("verify calls the archive valid, but its restore failed: {error}");
+        }
 
         assert_eq!(
             std::fs::read(&path).expect("the archive is still there"),

@@ -18,6 +18,7 @@
 pub mod problem;
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::convert::Infallible;
 use std::fs::File;
 use std::path::Path;
@@ -843,6 +844,37 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 )
                 .at(name.as_ref()),
             );
+        }
+
+        // A file and a folder at one path (`config/a` beside `config/a/` or
+        // `config/a/b`) are two entries for one place on disk: a restore
+        // could write only one of them.
+        let mut folders: BTreeSet<&str> = BTreeSet::new();
+        for entry in &layout.entries {
+            let Some(name) = entry.name() else { continue };
+            let trimmed = name.strip_suffix('/').unwrap_or(name);
+            if entry.kind() == EntryKind::Directory {
+                folders.insert(trimmed);
+            }
+            for (slash, _) in trimmed.match_indices('/') {
+                folders.insert(&trimmed[..slash]);
+            }
+        }
+        for entry in &layout.entries {
+            if entry.kind() == EntryKind::Directory {
+                continue;
+            }
+            if let Some(name) = entry.name()
+                && folders.contains(name)
+            {
+                found.push(
+                    Problem::new(
+                        ProblemCode::DuplicateName,
+                        format!("`{name}` is a file and also a folder of the archive"),
+                    )
+                    .at(name),
+                );
+            }
         }
 
         let entry_name = |index: usize| {
