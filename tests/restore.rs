@@ -280,6 +280,38 @@ fn setuid_bits_are_never_restored() {
     }
 }
 
+/// Files and folders that others could write in the archive are restored
+/// without that permission; group and owner bits are kept.
+#[test]
+fn others_never_get_write_permission() {
+    let archives = TempDir::new().unwrap();
+    let open_tree = ModelTree::new()
+        .folder("shared", 0o777)
+        .file("shared/peers.conf", "[Peer]\nPublicKey = open\n", 0o666)
+        .file("wg0.conf", "[Interface]\n", 0o662)
+        .file("hooks.sh", "#!/bin/sh\n", 0o777);
+    let archive = backup_of(&open_tree, None, archives.path());
+    let site = old_site();
+
+    succeeds(&mut restore(&site, &archive));
+
+    let image = tree_image(&site.config());
+    let modes: Vec<(String, u32)> = ["shared", "shared/peers.conf", "wg0.conf", "hooks.sh"]
+        .iter()
+        .map(|path| (path.to_string(), image[*path].mode & 0o7777))
+        .collect();
+    assert_eq!(
+        modes,
+        [
+            ("shared".to_string(), 0o775),
+            ("shared/peers.conf".to_string(), 0o664),
+            ("wg0.conf".to_string(), 0o660),
+            ("hooks.sh".to_string(), 0o775),
+        ],
+        "{image:?}"
+    );
+}
+
 /// A backup with statistics replaces both trees and keeps a snapshot of
 /// each old one.
 #[test]

@@ -203,6 +203,48 @@ fn a_name_mismatch_names_both_files() {
     );
 }
 
+/// Names that carry terminal commands or direction overrides reach a
+/// person's terminal escaped: the human report and the error lines show
+/// `\u{1b}` and `\u{202e}`, never the characters themselves.
+#[test]
+fn names_reach_the_terminal_escaped() {
+    let mut members = sample_members();
+    let bob = members
+        .iter_mut()
+        .find(|member| member.name == "config/clients/bob.conf")
+        .unwrap();
+    bob.name = "config/clients/\u{1b}[2J\u{202e}fnoc.bob".to_string();
+    let folder = TempDir::new().unwrap();
+    let path = write_file(folder.path(), "hostile.zip", &write_zip(&members));
+
+    let output = puqbackup().arg("verify").arg(&path).output().unwrap();
+    assert_eq!(exit_code(&output), 1, "{output:?}");
+    let report = stdout(&output);
+    assert!(report.contains("INVALID"), "{report}");
+    assert!(report.contains("\\u{1b}[2J\\u{202e}fnoc.bob"), "{report}");
+    for hidden in ['\u{1b}', '\u{202e}'] {
+        assert!(
+            !report.contains(hidden),
+            "{hidden:?} unescaped in {report:?}"
+        );
+    }
+
+    let site = TempDir::new().unwrap();
+    let output = puqbackup()
+        .arg("restore")
+        .arg(&path)
+        .arg("--config-dir")
+        .arg(site.path().join("config"))
+        .output()
+        .unwrap();
+    assert_eq!(exit_code(&output), 1, "{output:?}");
+    let error = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(error.contains("\\u{1b}"), "{error}");
+    for hidden in ['\u{1b}', '\u{202e}'] {
+        assert!(!error.contains(hidden), "{hidden:?} unescaped in {error:?}");
+    }
+}
+
 /// One flipped byte inside a deflated entry's data is caught by the reader:
 /// `crc-mismatch` or `data-corrupt` on that entry, led by the unzip text.
 #[test]

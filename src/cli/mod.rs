@@ -14,6 +14,7 @@ mod verify;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use puqbackup::inspect::text::escape_for_terminal;
 
 /// Back up, inspect, verify and restore the configuration of a WireGuard
 /// VPN control panel, and serve its backups API.
@@ -60,7 +61,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("puqbackup: {error:#}");
+            eprintln!("puqbackup: {}", escape_for_terminal(&format!("{error:#}")));
             ExitCode::from(EXIT_ERROR)
         }
     }

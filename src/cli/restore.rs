@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use puqbackup::inspect::text::escape_for_terminal;
 use puqbackup::restore::{FaultPlan, RestoreError, RestoreOptions, plan_restore, restore_archive};
 use puqbackup::verify::DEFAULT_MAX_SIZE;
 
@@ -94,7 +95,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match restore_archive(&args.archive, &options) {
         Ok(outcome) => {
             for note in &outcome.notes {
-                eprintln!("puqbackup: {note}");
+                eprintln!("puqbackup: {}", escape_for_terminal(note));
             }
             if args.json {
                 super::print_json(&serde_json::json!({
@@ -135,7 +136,7 @@ fn report_failure(archive: &str, error: &RestoreError, json: bool) -> anyhow::Re
             "documented_text": error.api_error().map(|text| text.text()),
         }))?;
     } else {
-        eprintln!("puqbackup: {error}");
+        eprintln!("puqbackup: {}", escape_for_terminal(&error.to_string()));
     }
     Ok(ExitCode::from(if error.is_archive_fault() {
         super::EXIT_REFUSED

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use puqbackup::verify::{DEFAULT_MAX_SIZE, Report, Severity, VerifyOptions, verify_path};
 
+use puqbackup::inspect::text::escape_for_terminal;
 use puqbackup::units::human_bytes;
 
 use super::progress::ProgressLine;
@@ -64,7 +65,7 @@ fn human(report: &Report) -> String {
     let verdict = if report.valid { "valid" } else { "INVALID" };
     let mut text = format!(
         "{}: {verdict} ({} files, {} checked)\n",
-        report.archive,
+        escape_for_terminal(&report.archive),
         report.files,
         human_bytes(report.bytes_checked)
     );
@@ -76,7 +77,7 @@ fn human(report: &Report) -> String {
         text.push_str(&format!(
             "  {severity} [{}]: {}\n",
             problem.code.as_str(),
-            problem.message
+            escape_for_terminal(&problem.message)
         ));
     }
     text

@@ -3,7 +3,8 @@
 //! Every file is created new (never opened if it exists, never through a
 //! symlink), written as it is inflated, checked against its CRC-32, size and
 //! the SHA-256 in the list, and given its mode without setuid, setgid or
-//! sticky bits. Files are written on every core. Folders get their modes
+//! sticky bits and without write permission for others (a configuration
+//! any local user could change would be theirs to run). Files are written on every core. Folders get their modes
 //! last, deepest first, so that a read-only folder does not stop its own
 //! content from being written. Then each staging tree's file system is
 //! synced once: one sync per file would cost a journal commit each, and the
@@ -90,7 +91,7 @@ pub fn stage(
         };
         let relative = relative_path(name);
         let target = tree.staging.join(&relative);
-        let mode = entry.unix_mode().map(|mode| mode & 0o777);
+        let mode = entry.unix_mode().map(restored_mode);
 
         match entry.kind() {
             EntryKind::Directory => {
@@ -225,6 +226,13 @@ impl Made {
         }
         Ok(())
     }
+}
+
+/// The mode a restored entry gets from the mode in its archive: the
+/// permission bits, less others' write permission. Setuid, setgid and
+/// sticky bits are never set.
+fn restored_mode(archived: u32) -> u32 {
+    archived & 0o775
 }
 
 /// `config/a/b` → `a/b`; `config/` → ``.

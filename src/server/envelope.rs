@@ -55,6 +55,17 @@ impl Failure {
         }
     }
 
+    /// The envelope's JSON bytes, for an answer written outside the HTTP
+    /// layer.
+    pub fn body(&self) -> Vec<u8> {
+        serde_json::to_vec(&Envelope {
+            error: self.message.clone(),
+            msg: "",
+            status: "error",
+        })
+        .unwrap_or_default()
+    }
+
     /// `Not authorized`, as every refused request gets it.
     pub fn not_authorized() -> Failure {
         Failure::new(StatusCode::UNAUTHORIZED, ApiError::NotAuthorized.text())

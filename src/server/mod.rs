@@ -12,6 +12,7 @@ pub mod backup_settings;
 mod backups;
 pub mod edge;
 pub mod envelope;
+pub mod limit;
 mod operations;
 pub mod redact;
 pub mod request;
@@ -36,6 +37,7 @@ use crate::access::{AccessStore, AllowedNetwork, ensure_initial};
 use crate::schedule::{Clock, SystemClock, parse_zone, system_zone};
 pub use backup_settings::BackupSettings;
 use envelope::Failure;
+use limit::ConnectionLimit;
 use redact::Redactor;
 use request::AccessCookie;
 pub use settings::ServerSettings;
@@ -462,6 +464,7 @@ async fn serve_listener(
     let scheduler = tokio::spawn(scheduler::run(state.clone(), stopped));
     let application = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let header_timeout = state.settings.header_read_timeout();
+    let max_connections = state.settings.max_connections;
 
     let handle = axum_server::Handle::new();
     let stopper = handle.clone();
@@ -475,6 +478,7 @@ async fn serve_listener(
             Some(config) => {
                 let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(config)
                     .handshake_timeout(header_timeout);
+                let acceptor = ConnectionLimit::new(acceptor, max_connections, false);
                 let mut server = server
                     .acceptor(acceptor)
                     .first_request_timeout(header_timeout);
@@ -485,7 +489,12 @@ async fn serve_listener(
                 server.serve(application).await
             }
             None => {
-                let mut server = server.http1_only();
+                let acceptor = ConnectionLimit::new(
+                    axum_server::accept::DefaultAcceptor::new(),
+                    max_connections,
+                    true,
+                );
+                let mut server = server.acceptor(acceptor).http1_only();
                 server
                     .http_builder()
                     .http1()

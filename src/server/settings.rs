@@ -59,6 +59,8 @@ pub struct ServerSettings {
     /// Seconds a request body may pause between two pieces; a form body
     /// must also arrive whole within it. Then the request is answered 408.
     pub body_timeout_seconds: u64,
+    /// Connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -84,6 +86,7 @@ impl Default for ServerSettings {
             command_timeout_seconds: 120,
             header_read_timeout_seconds: 30,
             body_timeout_seconds: 60,
+            max_connections: 512,
         }
     }
 }
