@@ -1,9 +1,9 @@
 //! The backups API server at its edge, over raw TCP where a real client
 //! could not misbehave enough: bodies, parameters, paths and headers over
 //! the limits, malformed cookies, repeated parameters, unknown methods and
-//! paths, path tricks in backup names, clients that stall in their headers
-//! or bodies, and error answers that must not show where the server keeps
-//! its data.
+//! paths, request heads the HTTP layer cannot parse, path tricks in backup
+//! names, clients that stall in their headers or bodies, and error answers
+//! that must not show where the server keeps its data.
 
 // A test fails by panicking; `expect` says what was expected.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
@@ -463,6 +463,130 @@ fn unknown_methods_and_paths_answer_in_the_envelope() {
 
     // The server still answers after all of that.
     server.get("/api/v1/backups").success();
+}
+
+/// Sends `request` on a new connection, from a thread of its own so that a
+/// server which answers before reading it all is not kept waiting, and
+/// reads until the server closes. Answers what came before the close, or
+/// `None` when nothing did.
+fn answer_before_close(server: &TestServer, request: Vec<u8>) -> Option<Raw> {
+    let mut stream = connect(server, Duration::from_secs(20));
+    let mut writer = stream.try_clone().unwrap();
+    // A write error only means the server stopped reading; the answer
+    // tells why.
+    let sender = std::thread::spawn(move || {
+        let _ = writer.write_all(&request);
+    });
+    let mut received = Vec::new();
+    match stream.read_to_end(&mut received) {
+        Ok(_) => {}
+        // A reset may follow an answer sent before the request was read
+        // whole; what arrived before it is kept.
+        Err(error) if error.kind() == ErrorKind::ConnectionReset => {}
+        Err(error) => panic!("the server neither answered nor closed: {error}"),
+    }
+    sender.join().unwrap();
+    if received.is_empty() {
+        return None;
+    }
+
+    let text = String::from_utf8_lossy(&received).into_owned();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .unwrap_or_else(|| panic!("an answer without the end of its head: {text}"));
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("no status in {head}"));
+    Some(Raw {
+        status,
+        head: head.to_string(),
+        body: body.as_bytes().to_vec(),
+    })
+}
+
+/// Request heads the HTTP layer cannot parse are answered by it, before
+/// any of the server's own code: a bad request line (junk, a NUL in the
+/// method or the target, an unknown HTTP version, a byte that is no
+/// token) or header line gets `400`, and a head of 600 KiB, past the
+/// layer's read buffer of about 408 KiB, gets `431`. Each answer is bare
+/// (an empty body, `connection: close`), never a `5xx`, never shows the
+/// data folder, and the server serves the next request.
+#[test]
+fn malformed_request_heads_are_refused_by_the_http_layer() {
+    let server = TestServer::start();
+    let padding = "h".repeat(600 * 1024);
+    let one_huge_header =
+        format!("GET /api/v1/backups HTTP/1.1\r\nHost: x\r\nX-Padding: {padding}\r\n\r\n");
+    let many_headers: String = (0..6000)
+        .map(|index| format!("X-Padding-{index}: {}\r\n", "v".repeat(90)))
+        .collect();
+    let many_headers = format!("GET /api/v1/backups HTTP/1.1\r\nHost: x\r\n{many_headers}\r\n");
+
+    // The answer each one gets, as the HTTP layer gives it today.
+    let cases: [(&str, Vec<u8>, u16); 9] = [
+        ("junk", b"GARBAGE\r\n\r\n".to_vec(), 400),
+        (
+            "a NUL in the target",
+            b"GET /\0 HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a NUL in the method",
+            b"GE\0T / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a control byte in the method",
+            b"GET\x01 / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "HTTP/9.9",
+            b"GET / HTTP/9.9\r\nHost: x\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "HTTP/9.9 without a host",
+            b"GET /api/v1/backups HTTP/9.9\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a header without a colon",
+            b"GET / HTTP/1.1\r\nBad Header\r\n\r\n".to_vec(),
+            400,
+        ),
+        ("one header of 600 KiB", one_huge_header.into_bytes(), 431),
+        ("6000 headers of 100 bytes", many_headers.into_bytes(), 431),
+    ];
+    for (what, request, expected) in cases {
+        let answer = answer_before_close(&server, request);
+
+        // A close without an answer is allowed for a head that is too large:
+        // the server's close of a connection it did not read whole may be
+        // a reset, which can overtake the answer.
+        let Some(answer) = answer else {
+            assert_eq!(expected, 431, "{what}: closed without an answer");
+            server.get("/api/v1/backups").success();
+            continue;
+        };
+        assert!(
+            (400..500).contains(&answer.status),
+            "{what}: not a 4xx: {answer:?}"
+        );
+        assert_eq!(answer.status, expected, "{what}: {answer:?}");
+        let head = answer.head.to_ascii_lowercase();
+        assert!(head.contains("connection: close"), "{what}: {answer:?}");
+        // Bare today; the envelope with the same status would do as well.
+        if !answer.body.is_empty() {
+            answer.refused(expected, "");
+        }
+        assert_private(&server, answer.head.as_bytes());
+        assert_private(&server, &answer.body);
+
+        server.get("/api/v1/backups").success();
+    }
 }
 
 /// Backup names that try to leave the backups folder (`..`, encoded

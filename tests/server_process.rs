@@ -1,11 +1,13 @@
-//! `puqbackup serve` as a process: its first start, HTTPS, trusted proxies,
-//! and a graceful stop on SIGTERM.
+//! `puqbackup serve` as a process: its first start, HTTPS and the clients
+//! that stall in it, trusted proxies, and a graceful stop on SIGTERM.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
@@ -62,7 +64,6 @@ impl ServerProcess {
         };
         let mut printed = String::new();
         if let Some(mut stdout) = self.child.stdout.take() {
-            use std::io::Read;
             let _ = stdout.read_to_string(&mut printed);
         }
         (code, printed)
@@ -173,23 +174,55 @@ fn first_start_prints_one_hash_and_sigterm_stops_cleanly() {
     assert_eq!(printed, "", "a second start printed a hash");
 }
 
+/// A self-signed certificate for 127.0.0.1 and its key, written into a
+/// test's folder.
+struct SelfSigned {
+    /// The certificate's file, which clients also trust.
+    certificate: PathBuf,
+    /// The certificate itself, for a rustls client's root store.
+    der: rustls::pki_types::CertificateDer<'static>,
+    /// The server's settings that name the two files.
+    settings: String,
+}
+
+impl SelfSigned {
+    fn write(folder: &Path) -> SelfSigned {
+        let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+        let certificate = folder.join("certificate.pem");
+        let key = folder.join("key.pem");
+        std::fs::write(&certificate, generated.cert.pem()).unwrap();
+        std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+        let settings = format!(
+            "tls_certificate = \"{}\"\ntls_key = \"{}\"\n",
+            certificate.display(),
+            key.display()
+        );
+        SelfSigned {
+            certificate,
+            der: generated.cert.der().clone(),
+            settings,
+        }
+    }
+
+    /// The certificate's file as curl's `--cacert` takes it.
+    fn cacert(&self) -> String {
+        self.certificate.to_str().unwrap().to_string()
+    }
+}
+
 /// With a certificate and key the server speaks HTTPS, and a client that
 /// trusts the certificate is served; plain HTTP on that port is not.
 #[test]
 fn https_with_a_configured_certificate() {
     let folder = TempDir::new().unwrap();
-    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
-    let certificate: PathBuf = folder.path().join("certificate.pem");
-    let key = folder.path().join("key.pem");
-    std::fs::write(&certificate, generated.cert.pem()).unwrap();
-    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
-    let cacert = certificate.to_str().unwrap().to_string();
-    let settings = format!(
-        "tls_certificate = \"{}\"\ntls_key = \"{}\"\n",
-        certificate.display(),
-        key.display()
+    let tls = SelfSigned::write(folder.path());
+    let cacert = tls.cacert();
+    let server = ServerProcess::start(
+        folder.path(),
+        &tls.settings,
+        "https",
+        &["--cacert", &cacert],
     );
-    let server = ServerProcess::start(folder.path(), &settings, "https", &["--cacert", &cacert]);
     let hash = add_hash(folder.path(), "tls", "127.0.0.1");
     let cookie = format!("access_hash={hash}");
     let url = format!("https://127.0.0.1:{}/api/v1/system/status", server.port);
@@ -207,6 +240,157 @@ fn https_with_a_configured_certificate() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("\"success\""));
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// The header read timeout of the stall tests, in seconds: short, so that
+/// the tests are quick, and long enough that a close before it is told
+/// apart from one after it.
+const STALL_TIMEOUT_SECONDS: u64 = 2;
+
+/// How much sooner than the timeout a close may come: the server's clock
+/// starts when it accepts, a little before the test's.
+const EARLY_SLACK: Duration = Duration::from_millis(500);
+
+/// How much later than the timeout a close may come on a loaded machine.
+const LATE_MARGIN: Duration = Duration::from_secs(3);
+
+/// How long a read of a stalled connection waits before the test calls it
+/// open: well past the timeout and its margin.
+const OPEN_LIMIT: Duration = Duration::from_secs(10);
+
+/// Starts an HTTPS server with a header read timeout of
+/// [`STALL_TIMEOUT_SECONDS`]; answers it with its certificate.
+fn start_https_with_short_timeout(folder: &Path) -> (ServerProcess, SelfSigned) {
+    let tls = SelfSigned::write(folder);
+    let settings = format!(
+        "{}header_read_timeout_seconds = {STALL_TIMEOUT_SECONDS}\n",
+        tls.settings
+    );
+    let cacert = tls.cacert();
+    let server = ServerProcess::start(folder, &settings, "https", &["--cacert", &cacert]);
+    (server, tls)
+}
+
+/// Reads from `stream` until the server closes it; answers how long that
+/// took from now, or `None` when it was still open when a read gave up
+/// (after the read timeout set on the socket). What the server sends
+/// before it closes is dropped.
+fn time_until_closed(stream: &mut impl Read) -> Option<Duration> {
+    let started = Instant::now();
+    let mut buffer = [0u8; 1024];
+    loop {
+        match stream.read(&mut buffer) {
+            Ok(0) => return Some(started.elapsed()),
+            Ok(_) => continue,
+            Err(error) => match error.kind() {
+                // A TLS stream closed without a close_notify alert, or a
+                // TCP reset: either way the server hung up.
+                ErrorKind::UnexpectedEof
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted => return Some(started.elapsed()),
+                ErrorKind::WouldBlock | ErrorKind::TimedOut => return None,
+                _ => panic!("reading the stalled connection failed: {error}"),
+            },
+        }
+    }
+}
+
+/// Fails unless `closed` is within the stall timeout, give or take the
+/// slack and margin; `what` names the client in the message.
+fn assert_closed_at_the_timeout(closed: Option<Duration>, what: &str) {
+    let timeout = Duration::from_secs(STALL_TIMEOUT_SECONDS);
+    let closed = closed.unwrap_or_else(|| {
+        panic!("{what}: the server kept the connection open past {OPEN_LIMIT:?}")
+    });
+    assert!(
+        closed >= timeout - EARLY_SLACK,
+        "{what}: closed after {closed:?}, before the {timeout:?} timeout"
+    );
+    assert!(
+        closed < timeout + LATE_MARGIN,
+        "{what}: closed after {closed:?}, well past the {timeout:?} timeout"
+    );
+}
+
+/// A TLS connection to `port` whose handshake is complete, from a client
+/// that trusts only the test's certificate (as curl does with `--cacert`)
+/// and offers HTTP/1.1. Its reads give up after [`OPEN_LIMIT`].
+fn tls_client(
+    port: u16,
+    tls: &SelfSigned,
+) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(tls.der.clone()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).unwrap();
+    let socket = TcpStream::connect(("127.0.0.1", port)).expect("the server accepts");
+    socket.set_read_timeout(Some(OPEN_LIMIT)).unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, socket);
+
+    // The handshake first, whole, so that a test's stall comes after it.
+    while stream.conn.is_handshaking() {
+        stream
+            .conn
+            .complete_io(&mut stream.sock)
+            .expect("the TLS handshake completes");
+    }
+    stream
+}
+
+/// A client that connects to the HTTPS port and never starts its TLS
+/// handshake is disconnected after `header_read_timeout_seconds`.
+#[test]
+fn https_client_that_never_starts_its_handshake_is_disconnected() {
+    let folder = TempDir::new().unwrap();
+    let (server, _tls) = start_https_with_short_timeout(folder.path());
+
+    let mut silent = TcpStream::connect(("127.0.0.1", server.port)).expect("the server accepts");
+    silent.set_read_timeout(Some(OPEN_LIMIT)).unwrap();
+    let closed = time_until_closed(&mut silent);
+
+    assert_closed_at_the_timeout(closed, "a client that sends nothing");
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// A client that completes its TLS handshake, then sends half a request
+/// head and stalls, is disconnected after `header_read_timeout_seconds`.
+#[test]
+fn https_client_that_stalls_in_its_headers_is_disconnected() {
+    let folder = TempDir::new().unwrap();
+    let (server, tls) = start_https_with_short_timeout(folder.path());
+
+    let mut stream = tls_client(server.port, &tls);
+    stream
+        .write_all(b"GET /api/v1/system/status HTTP/1.1\r\nHost: 127.0.0.1\r\nCook")
+        .unwrap();
+    stream.flush().unwrap();
+    let closed = time_until_closed(&mut stream);
+
+    assert_closed_at_the_timeout(closed, "a client that stalls in its headers");
+    assert_eq!(server.stop().0, Some(0));
+}
+
+/// A client that completes its TLS handshake and then sends nothing is
+/// disconnected after `header_read_timeout_seconds`: no bytes arrive from
+/// which the HTTP version could be told, so only the timeout on the first
+/// request bounds it.
+#[test]
+fn https_client_that_sends_nothing_after_its_handshake_is_disconnected() {
+    let folder = TempDir::new().unwrap();
+    let (server, tls) = start_https_with_short_timeout(folder.path());
+
+    let mut quiet = tls_client(server.port, &tls);
+    let closed = time_until_closed(&mut quiet);
+
+    assert_closed_at_the_timeout(closed, "a client quiet after its handshake");
     assert_eq!(server.stop().0, Some(0));
 }
 
