@@ -22,6 +22,18 @@ impl ServerProcess {
     /// Starts the server in `folder` with `settings` (TOML, without
     /// `listen` and `data_dir`, which are added) and waits until it answers.
     fn start(folder: &Path, settings: &str, scheme: &str, curl_extra: &[&str]) -> ServerProcess {
+        ServerProcess::start_in(folder, settings, scheme, curl_extra, |_| {})
+    }
+
+    /// [`ServerProcess::start`], with `prepare` changing the command first
+    /// (its environment, say).
+    fn start_in(
+        folder: &Path,
+        settings: &str,
+        scheme: &str,
+        curl_extra: &[&str],
+        prepare: impl FnOnce(&mut Command),
+    ) -> ServerProcess {
         let port = free_port();
         let file = folder.join("server.toml");
         std::fs::write(
@@ -32,15 +44,16 @@ impl ServerProcess {
             ),
         )
         .unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_puqbackup"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_puqbackup"));
+        command
             .arg("serve")
             .arg("--config")
             .arg(&file)
             .current_dir(folder)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+            .stderr(Stdio::null());
+        prepare(&mut command);
+        let mut child = command.spawn().unwrap();
 
         wait_until_up(&mut child, port, scheme, curl_extra);
         ServerProcess { child, port }
@@ -123,6 +136,42 @@ fn curl(arguments: &[&str]) -> serde_json::Value {
         .unwrap();
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)))
+}
+
+/// The value of `variable` in the environment of the running process `pid`.
+fn environment_value(pid: u32, variable: &str) -> Option<String> {
+    let environment = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    environment.split(|byte| *byte == 0).find_map(|entry| {
+        let text = String::from_utf8_lossy(entry);
+        text.strip_prefix(&format!("{variable}="))
+            .map(str::to_string)
+    })
+}
+
+/// The server caps glibc's allocator arenas at two: started without the
+/// cap, the process that answers (the one started, same id) runs with
+/// `MALLOC_ARENA_MAX=2`; a cap the caller set is kept as it is.
+#[test]
+fn the_server_runs_with_capped_allocator_arenas() {
+    let folder = TempDir::new().unwrap();
+    let server = ServerProcess::start_in(folder.path(), "", "http", &[], |command| {
+        command.env_remove("MALLOC_ARENA_MAX");
+    });
+    assert_eq!(
+        environment_value(server.child.id(), "MALLOC_ARENA_MAX").as_deref(),
+        Some("2")
+    );
+    let (code, _) = server.stop();
+    assert_eq!(code, Some(0));
+
+    let folder = TempDir::new().unwrap();
+    let server = ServerProcess::start_in(folder.path(), "", "http", &[], |command| {
+        command.env("MALLOC_ARENA_MAX", "4");
+    });
+    assert_eq!(
+        environment_value(server.child.id(), "MALLOC_ARENA_MAX").as_deref(),
+        Some("4")
+    );
 }
 
 /// A first start in an empty folder creates the data folder, a sample

@@ -25,6 +25,8 @@ pub struct Args {
 }
 
 pub fn run_server(args: Args) -> anyhow::Result<ExitCode> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    cap_allocator_arenas();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -57,4 +59,40 @@ pub fn run_server(args: Args) -> anyhow::Result<ExitCode> {
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The variable that caps glibc's allocator arenas, and the cap.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const ARENA_CAP: (&str, &str) = ("MALLOC_ARENA_MAX", "2");
+
+/// Makes sure the server runs with glibc's allocator arenas capped. By
+/// default glibc gives threads up to eight arenas per core, each keeping the
+/// memory freed into it: under steady load the server grew for minutes
+/// (70 MB to 130 MB over five), and with two arenas it stays flat at the
+/// same throughput. glibc reads the cap only when a process starts, so
+/// without it the server starts itself again, in place (same process id,
+/// arguments and open files), with the cap set. A cap the caller set, to
+/// any value, is kept.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn cap_allocator_arenas() {
+    use std::os::unix::process::CommandExt;
+
+    let (variable, cap) = ARENA_CAP;
+    if std::env::var_os(variable).is_some() {
+        return;
+    }
+    let Ok(program) = std::env::current_exe() else {
+        return;
+    };
+    let mut arguments = std::env::args_os();
+    let name = arguments.next().unwrap_or_else(|| program.clone().into());
+    // `exec` returns only when it failed; the server then runs as it is.
+    let error = std::process::Command::new(&program)
+        .arg0(name)
+        .args(arguments)
+        .env(variable, cap)
+        .exec();
+    eprintln!(
+        "puqbackup: cannot restart with {variable}={cap} ({error}); memory may grow under load"
+    );
 }

@@ -27,6 +27,13 @@ use crate::format::BackupName;
 use crate::ftp::{FtpSettings, TlsTrust, upload_with_trust};
 use crate::verify::{Severity, VerifyOptions, verify_path};
 
+/// The pieces a download is read and sent in: below glibc's threshold for
+/// mapping an allocation of its own (128 KiB), so that the pieces of many
+/// downloads at a time come from memory the allocator already holds (with
+/// 256 KiB pieces, the load test's server held 65 MB after 10 s; with these,
+/// 44 MB).
+const DOWNLOAD_CHUNK: usize = 64 * 1024;
+
 /// One backup as the list shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct BackupInfo {
@@ -384,7 +391,10 @@ pub async fn download(
         return Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the backup")
             .into_response();
     }
-    let body = Body::from_stream(ReaderStream::with_capacity(file.take(count), 256 * 1024));
+    let body = Body::from_stream(ReaderStream::with_capacity(
+        file.take(count),
+        DOWNLOAD_CHUNK,
+    ));
 
     let mut response = (status, body).into_response();
     let response_headers = response.headers_mut();
