@@ -30,11 +30,32 @@ fn awkward_tree(with_newline: bool) -> Tree {
                 .map(|n| (n * 7 % 251) as u8)
                 .collect::<Vec<u8>>(),
         )
+        .file("traffic.db", large_mixed_file())
         .folder("empty folder");
     if with_newline {
         tree.file("new\nline.conf", "newline\n");
     }
     tree
+}
+
+/// A file large enough to be deflated in pieces on every core (3 MiB and
+/// a few bytes): runs of text that compress, between runs of bytes that do
+/// not, from a fixed seed.
+fn large_mixed_file() -> Vec<u8> {
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let text = b"2024-02-01T00:00:00Z peer-17 rx=1048576 tx=524288\n";
+    (0..3 * 1024 * 1024 + 7)
+        .map(|index: usize| {
+            if (index / 100_000) % 3 == 2 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state >> 32) as u8
+            } else {
+                text[index % text.len()]
+            }
+        })
+        .collect()
 }
 
 /// Makes an archive of an awkward tree with statistics into `out`.
@@ -245,4 +266,42 @@ fn archives_repacked_by_info_zip_still_verify() {
         );
         assert_valid(&repacked);
     }
+}
+
+/// The large file, which is deflated in pieces on every core, is one
+/// ordinary deflate entry: method 8 and version needed 2.0 in both headers,
+/// the file's CRC-32 and size in both, and smaller than the file.
+#[test]
+fn a_file_deflated_in_pieces_is_an_ordinary_deflate_entry() {
+    let out = TempDir::new().unwrap();
+    let archive = awkward_archive(out.path(), false);
+    let file = std::fs::File::open(&archive).unwrap();
+    let layout = puqbackup::zipfile::Layout::read(&file).expect("a readable archive");
+    let entry = layout
+        .entries
+        .iter()
+        .find(|entry| entry.central.name == b"config/traffic.db")
+        .expect("the large file's entry");
+    let local = entry.local.as_ref().expect("its local header");
+    let expected = large_mixed_file();
+
+    assert_eq!((entry.central.method, local.method), (8, 8));
+    assert_eq!(
+        (entry.central.version_needed, local.version_needed),
+        (20, 20)
+    );
+    let crc = crc32fast::hash(&expected);
+    assert_eq!((entry.central.crc32, local.crc32), (crc, crc));
+    let length = expected.len() as u64;
+    assert_eq!(
+        (entry.central.uncompressed_size, local.uncompressed_size),
+        (length, length)
+    );
+    assert_eq!(entry.central.compressed_size, local.compressed_size);
+    assert!(
+        entry.central.compressed_size < length / 2,
+        "{} of {length} bytes",
+        entry.central.compressed_size
+    );
+    assert_valid(&archive);
 }

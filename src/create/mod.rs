@@ -13,6 +13,7 @@
 //! complete. Each file is therefore read exactly once, and the hash in the list
 //! is the hash of the bytes that went into the archive.
 
+mod pieces;
 mod tree;
 
 use std::fs::{self, File, OpenOptions};
@@ -40,6 +41,19 @@ pub use tree::{TreeItem, TreeItemKind, walk_tree};
 const LARGE_FILE_THRESHOLD: u64 = 0xF000_0000;
 
 const COPY_BUFFER: usize = 256 * 1024;
+
+/// Files at least this large are deflated in pieces on every core
+/// ([`pieces`]); smaller ones are deflated whole, one after another.
+const PIECES_THRESHOLD: u64 = 2 * pieces::PIECE as u64;
+
+/// An entry written as stored bytes that are in fact a deflate stream made
+/// in pieces: once the archive is complete its headers are given the method,
+/// CRC and size of the file it holds.
+struct Relabel {
+    name: String,
+    crc32: u32,
+    length: u64,
+}
 
 /// Where the archive goes.
 #[derive(Debug, Clone)]
@@ -290,6 +304,8 @@ fn write_archive(
 
     // The trees, each file read once and hashed as it is compressed.
     let mut hashes = Vec::with_capacity(list.files.len());
+    let mut relabels = Vec::new();
+    let workers = std::thread::available_parallelism().map_or(1, |count| count.get());
     let mut tree_bytes = 0u64;
     let mut statistics = false;
     for item in items {
@@ -321,6 +337,41 @@ fn write_archive(
                         .compression_method(CompressionMethod::Deflated)
                         .compression_level(Some(i64::from(level)))
                 };
+                if level > 0
+                    && workers > 1
+                    && (PIECES_THRESHOLD..LARGE_FILE_THRESHOLD).contains(&item.size)
+                {
+                    // The zip writer takes the deflate stream as stored
+                    // bytes; the headers say deflate once the archive is
+                    // complete.
+                    let stored = entry_options
+                        .compression_method(CompressionMethod::Stored)
+                        .compression_level(None)
+                        .large_file(false);
+                    zip.start_file(item.archive_name.as_str(), stored)
+                        .map_err(zip_error)?;
+                    let mut source = open_source(&item.source)?;
+                    let deflated =
+                        pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
+                            .map_err(|error| match error {
+                                pieces::PiecesError::Read(source) => CreateError::Read {
+                                    path: item.source.clone(),
+                                    source,
+                                },
+                                pieces::PiecesError::Write(source) => CreateError::Write {
+                                    path: path.to_path_buf(),
+                                    source,
+                                },
+                            })?;
+                    relabels.push(Relabel {
+                        name: item.archive_name.clone(),
+                        crc32: deflated.crc32,
+                        length: deflated.length,
+                    });
+                    hashes.push(deflated.sha256);
+                    tree_bytes += deflated.length;
+                    continue;
+                }
                 let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);
                 zip.start_file(item.archive_name.as_str(), entry_options)
                     .map_err(zip_error)?;
@@ -372,7 +423,7 @@ fn write_archive(
     for (listed, hash) in list.files.iter_mut().zip(hashes) {
         listed.sha256 = hash;
     }
-    fill_in_file_list(file, path, &list.encode())?;
+    fill_in_file_list(file, path, &list.encode(), &relabels)?;
     file.sync_all().map_err(|source| CreateError::Write {
         path: path.to_path_buf(),
         source,
@@ -389,8 +440,14 @@ fn now(zone: Option<chrono_tz::Tz>) -> DateTime<FixedOffset> {
 }
 
 /// Writes the list's bytes over the placeholder of the first entry and puts
-/// their CRC into its local and central headers.
-fn fill_in_file_list(file: &File, path: &Path, list: &[u8]) -> Result<(), CreateError> {
+/// their CRC into its local and central headers; gives the entries deflated
+/// in pieces their method, CRC and size.
+fn fill_in_file_list(
+    file: &File,
+    path: &Path,
+    list: &[u8],
+    relabels: &[Relabel],
+) -> Result<(), CreateError> {
     let inconsistent = |reason: String| CreateError::Inconsistent {
         path: path.to_path_buf(),
         reason,
@@ -426,6 +483,39 @@ fn fill_in_file_list(file: &File, path: &Path, list: &[u8]) -> Result<(), Create
     write_at(local.data_offset, list)?;
     write_at(local.offset + 14, &crc)?;
     write_at(first.central.offset + 16, &crc)?;
+
+    for relabel in relabels {
+        let Some(entry) = layout
+            .entries
+            .iter()
+            .find(|entry| entry.central.name == relabel.name.as_bytes())
+        else {
+            return Err(inconsistent(format!("no entry `{}`", relabel.name)));
+        };
+        let local = entry
+            .local
+            .as_ref()
+            .map_err(|problem| inconsistent(problem.clone()))?;
+        let length = u32::try_from(relabel.length)
+            .map_err(|_| inconsistent(format!("`{}` grew past 4 GiB", relabel.name)))?;
+        if entry.central.method != 0 || local.method != 0 {
+            return Err(inconsistent(format!("`{}` is not stored", relabel.name)));
+        }
+        // Version needed 2.0 and method 8 (deflate), then the CRC, then
+        // the uncompressed size, at their places in each header.
+        let deflate = [20u8, 0];
+        let method = 8u16.to_le_bytes();
+        let crc = relabel.crc32.to_le_bytes();
+        let length = length.to_le_bytes();
+        write_at(local.offset + 4, &deflate)?;
+        write_at(local.offset + 8, &method)?;
+        write_at(local.offset + 14, &crc)?;
+        write_at(local.offset + 22, &length)?;
+        write_at(entry.central.offset + 6, &deflate)?;
+        write_at(entry.central.offset + 10, &method)?;
+        write_at(entry.central.offset + 16, &crc)?;
+        write_at(entry.central.offset + 24, &length)?;
+    }
     Ok(())
 }
 
@@ -441,20 +531,7 @@ fn copy_hashed<W: Write>(
         source: error,
     };
 
-    // No symlink is followed and a FIFO put in place of a file does not
-    // block the open.
-    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags(flags.bits() as i32)
-        .open(source)
-        .map_err(read_error)?;
-    if !file.metadata().map_err(read_error)?.is_file() {
-        return Err(CreateError::UnsupportedFile {
-            path: source.to_path_buf(),
-            kind: "file that stopped being a regular file while it was backed up",
-        });
-    }
+    let mut file = open_source(source)?;
 
     let mut hasher = Sha256::new();
     let mut buffer = vec![0u8; COPY_BUFFER];
@@ -475,6 +552,28 @@ fn copy_hashed<W: Write>(
         total += count as u64;
     }
     Ok((hasher.finalize().into(), total))
+}
+
+/// Opens a file of a tree for reading: no symlink is followed, and a FIFO
+/// put in place of a file does not block the open.
+fn open_source(source: &Path) -> Result<File, CreateError> {
+    let read_error = |error| CreateError::Read {
+        path: source.to_path_buf(),
+        source: error,
+    };
+    let flags = rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK;
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(flags.bits() as i32)
+        .open(source)
+        .map_err(read_error)?;
+    if !file.metadata().map_err(read_error)?.is_file() {
+        return Err(CreateError::UnsupportedFile {
+            path: source.to_path_buf(),
+            kind: "file that stopped being a regular file while it was backed up",
+        });
+    }
+    Ok(file)
 }
 
 /// SHA-256 of a whole file, read from its start.
