@@ -305,6 +305,9 @@ fn write_archive(
     // The trees, each file read once and hashed as it is compressed.
     let mut hashes = Vec::with_capacity(list.files.len());
     let mut relabels = Vec::new();
+    // One copy buffer for every file: a fresh one per file would be
+    // cleared each time, which is most of the work for a tiny file.
+    let mut buffer = vec![0u8; COPY_BUFFER];
     let workers = std::thread::available_parallelism().map_or(1, |count| count.get());
     let mut tree_bytes = 0u64;
     let mut statistics = false;
@@ -375,7 +378,7 @@ fn write_archive(
                 let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);
                 zip.start_file(item.archive_name.as_str(), entry_options)
                     .map_err(zip_error)?;
-                let (hash, length) = copy_hashed(&item.source, &mut zip, path)?;
+                let (hash, length) = copy_hashed(&item.source, &mut zip, &mut buffer, path)?;
                 hashes.push(hash);
                 tree_bytes += length;
             }
@@ -524,6 +527,7 @@ fn fill_in_file_list(
 fn copy_hashed<W: Write>(
     source: &Path,
     sink: &mut W,
+    buffer: &mut [u8],
     archive: &Path,
 ) -> Result<([u8; 32], u64), CreateError> {
     let read_error = |error| CreateError::Read {
@@ -534,10 +538,9 @@ fn copy_hashed<W: Write>(
     let mut file = open_source(source)?;
 
     let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; COPY_BUFFER];
     let mut total = 0u64;
     loop {
-        let count = match file.read(&mut buffer) {
+        let count = match file.read(buffer) {
             Ok(0) => break,
             Ok(count) => count,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
