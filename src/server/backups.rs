@@ -47,10 +47,10 @@ pub struct BackupInfo {
     pub size_bytes: u64,
 }
 
-/// The list's view of the backup at `path`: `None` for anything but a
-/// regular file (a symbolic link is not followed, so it never lists).
-fn info(path: &Path, name: &str, zone: Tz) -> Option<BackupInfo> {
-    let metadata = std::fs::symlink_metadata(path).ok()?;
+/// The list's view of the backup `name` with `metadata` (not followed
+/// through a symbolic link): `None` for anything but a regular file, so a
+/// link never lists.
+fn info(metadata: &std::fs::Metadata, name: &str, zone: Tz) -> Option<BackupInfo> {
     if !metadata.is_file() {
         return None;
     }
@@ -65,6 +65,11 @@ fn info(path: &Path, name: &str, zone: Tz) -> Option<BackupInfo> {
     })
 }
 
+/// [`info`] of the file at `path`, not followed through a symbolic link.
+fn info_at(path: &Path, name: &str, zone: Tz) -> Option<BackupInfo> {
+    info(&std::fs::symlink_metadata(path).ok()?, name, zone)
+}
+
 /// Every backup in the folder, newest first (by the time in the name, then
 /// by name), with dates in `zone`.
 pub fn list_backups(folder: &Path, zone: Tz) -> Vec<BackupInfo> {
@@ -76,7 +81,10 @@ pub fn list_backups(folder: &Path, zone: Tz) -> Vec<BackupInfo> {
         .filter_map(|entry| {
             let name = entry.file_name().into_string().ok()?;
             let parsed = BackupName::parse(&name).ok()?;
-            Some((parsed, info(&entry.path(), &name, zone)?))
+            // The entry's own metadata is read relative to the folder and
+            // does not follow a symbolic link.
+            let metadata = entry.metadata().ok()?;
+            Some((parsed, info(&metadata, &name, zone)?))
         })
         .collect();
     found.sort_by(|(left, left_info), (right, right_info)| {
@@ -95,7 +103,13 @@ pub async fn list(State(state): State<Arc<AppState>>) -> Response {
     let backups = tokio::task::spawn_blocking(move || list_backups(&folder, zone))
         .await
         .unwrap_or_default();
-    success(serde_json::json!({ "backups": backups }))
+    success(Listing { backups })
+}
+
+/// The `msg` of a listing, serialized straight from the list.
+#[derive(Serialize)]
+struct Listing {
+    backups: Vec<BackupInfo>,
 }
 
 /// Removes the hidden temporary files of creates and uploads that were cut
@@ -265,7 +279,7 @@ pub async fn make_backup(
         }
     }
 
-    info(&created.path, &created.name, state.zone).ok_or_else(|| {
+    info_at(&created.path, &created.name, state.zone).ok_or_else(|| {
         Failure::api(
             StatusCode::INTERNAL_SERVER_ERROR,
             ApiError::BackupCreation,
@@ -572,7 +586,7 @@ async fn receive_upload(
         }
     }
     tracing::info!(name, "backup uploaded");
-    info(&target, &name, state.zone)
+    info_at(&target, &name, state.zone)
         .ok_or_else(|| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "the upload vanished"))
 }
 
