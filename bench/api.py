@@ -23,8 +23,8 @@ import subprocess
 import sys
 import time
 
-BEGIN_MARK = "<!-- api:begin -->"
-END_MARK = "<!-- api:end -->"
+from measure import write_markdown
+
 HOST = "bench.host"
 
 
@@ -216,14 +216,7 @@ def main():
     )
     print(text)
     if arguments.markdown:
-        with open(arguments.markdown) as handle:
-            document = handle.read()
-        if BEGIN_MARK not in document or END_MARK not in document:
-            document += f"\n## The backups API\n\n{BEGIN_MARK}\n{END_MARK}\n"
-        head, rest = document.split(BEGIN_MARK, 1)
-        _, tail = rest.split(END_MARK, 1)
-        with open(arguments.markdown, "w") as handle:
-            handle.write(f"{head}{BEGIN_MARK}\n{text}{END_MARK}{tail}")
+        write_markdown(arguments.markdown, text, section="The backups API", name="api")
     return 0
 
 

@@ -34,8 +34,6 @@ RUN_TIMEOUT_SECONDS = 900
 
 TIME = "/usr/bin/time"
 
-BEGIN_MARK = "<!-- results:begin -->"
-END_MARK = "<!-- results:end -->"
 
 
 class RunFailed(Exception):
@@ -321,18 +319,22 @@ def markdown(results):
     return "\n".join(lines) + "\n"
 
 
-def write_markdown(path, text):
+def write_markdown(path, text, section="Results", name="results"):
+    """Puts `text` between the markers `<!-- NAME:begin -->` and
+    `<!-- NAME:end -->` of the Markdown file at `path`, adding a section
+    headed `section` with them when they are missing."""
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     try:
         with open(path) as handle:
             document = handle.read()
     except FileNotFoundError:
-        document = f"# Benchmarks\n\n## Results\n\n{BEGIN_MARK}\n{END_MARK}\n"
-    if BEGIN_MARK not in document or END_MARK not in document:
-        document += f"\n## Results\n\n{BEGIN_MARK}\n{END_MARK}\n"
-    head, rest = document.split(BEGIN_MARK, 1)
-    _, tail = rest.split(END_MARK, 1)
+        document = "# Benchmarks\n"
+    if begin not in document or end not in document:
+        document += f"\n## {section}\n\n{begin}\n{end}\n"
+    head, rest = document.split(begin, 1)
+    _, tail = rest.split(end, 1)
     with open(path, "w") as handle:
-        handle.write(f"{head}{BEGIN_MARK}\n{text}{END_MARK}{tail}")
+        handle.write(f"{head}{begin}\n{text}{end}{tail}")
 
 
 def load_average():

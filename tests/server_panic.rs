@@ -95,6 +95,14 @@ impl Served {
             .unwrap_or_else(|| panic!("no status in `{answer}`"));
         (status, answer)
     }
+
+    /// Fails unless a request on a new connection is answered as usual.
+    fn assert_still_answering(&self) {
+        let (status, answer) =
+            self.exchange("GET /fine HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.ends_with("still here"), "{answer}");
+    }
 }
 
 /// Fails unless `answer` (head and body) is `500` with the error envelope
@@ -135,10 +143,7 @@ fn a_handler_that_panics_is_answered_500_in_the_envelope() {
     assert_eq!(status, 500, "{answer}");
     assert_failed_quietly(&answer);
 
-    let (status, answer) =
-        served.exchange("GET /fine HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    assert_eq!(status, 200, "{answer}");
-    assert!(answer.ends_with("still here"), "{answer}");
+    served.assert_still_answering();
 }
 
 /// A handler that panics after it read the body, while it holds it, is
@@ -160,10 +165,7 @@ fn a_handler_that_panics_holding_the_body_is_answered_500() {
         assert_failed_quietly(&answer);
     }
 
-    let (status, answer) =
-        served.exchange("GET /fine HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    assert_eq!(status, 200, "{answer}");
-    assert!(answer.ends_with("still here"), "{answer}");
+    served.assert_still_answering();
 }
 
 /// The check of this file holds: a `500` envelope that carries the panic's

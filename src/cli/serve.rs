@@ -61,9 +61,13 @@ pub fn run_server(args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The variable that caps glibc's allocator arenas, and the cap.
+/// The variable that caps glibc's allocator arenas.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-const ARENA_CAP: (&str, &str) = ("MALLOC_ARENA_MAX", "2");
+const ARENA_VARIABLE: &str = "MALLOC_ARENA_MAX";
+
+/// The cap the server sets.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const ARENA_CAP: &str = "2";
 
 /// Makes sure the server runs with glibc's allocator arenas capped. By
 /// default glibc gives threads up to eight arenas per core, each keeping the
@@ -77,8 +81,7 @@ const ARENA_CAP: (&str, &str) = ("MALLOC_ARENA_MAX", "2");
 fn cap_allocator_arenas() {
     use std::os::unix::process::CommandExt;
 
-    let (variable, cap) = ARENA_CAP;
-    if std::env::var_os(variable).is_some() {
+    if std::env::var_os(ARENA_VARIABLE).is_some() {
         return;
     }
     let Ok(program) = std::env::current_exe() else {
@@ -90,9 +93,9 @@ fn cap_allocator_arenas() {
     let error = std::process::Command::new(&program)
         .arg0(name)
         .args(arguments)
-        .env(variable, cap)
+        .env(ARENA_VARIABLE, ARENA_CAP)
         .exec();
     eprintln!(
-        "puqbackup: cannot restart with {variable}={cap} ({error}); memory may grow under load"
+        "puqbackup: cannot restart with {ARENA_VARIABLE}={ARENA_CAP} ({error}); memory may grow under load"
     );
 }

@@ -58,12 +58,16 @@ impl Failure {
     /// The envelope's JSON bytes, for an answer written outside the HTTP
     /// layer.
     pub fn body(&self) -> Vec<u8> {
-        serde_json::to_vec(&Envelope {
+        serde_json::to_vec(&self.envelope()).unwrap_or_default()
+    }
+
+    /// The envelope of this failure.
+    fn envelope(&self) -> Envelope<&'static str> {
+        Envelope {
             error: self.message.clone(),
             msg: "",
             status: "error",
-        })
-        .unwrap_or_default()
+        }
     }
 
     /// `Not authorized`, as every refused request gets it.
@@ -77,15 +81,7 @@ impl IntoResponse for Failure {
     /// the answer's extensions, for the server's last look at every error
     /// answer before it leaves (which takes out the server's own paths).
     fn into_response(self) -> Response {
-        let mut response = (
-            self.status,
-            Json(Envelope {
-                error: self.message.clone(),
-                msg: "",
-                status: "error",
-            }),
-        )
-            .into_response();
+        let mut response = (self.status, Json(self.envelope())).into_response();
         response.extensions_mut().insert(self);
         response
     }
