@@ -13,12 +13,14 @@
 //! complete. Each file is therefore read exactly once, and the hash in the list
 //! is the hash of the bytes that went into the archive.
 
+mod ahead;
 mod pieces;
+mod tail;
 mod tree;
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{FileExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, Local, SecondsFormat, TimeZone};
@@ -34,6 +36,8 @@ use crate::format::{
 };
 use crate::lock::{DataLock, LockError};
 use crate::zipfile::Layout;
+use ahead::ReadAhead;
+use tail::TailWriter;
 pub use tree::{TreeItem, TreeItemKind, walk_tree};
 
 /// Files at least this large are written with ZIP64 sizes, leaving room for
@@ -46,13 +50,29 @@ const COPY_BUFFER: usize = 256 * 1024;
 /// ([`pieces`]); smaller ones are deflated whole, one after another.
 const PIECES_THRESHOLD: u64 = 2 * pieces::PIECE as u64;
 
-/// An entry written as stored bytes that are in fact a deflate stream made
-/// in pieces: once the archive is complete its headers are given the method,
-/// CRC and size of the file it holds.
+/// An entry written as stored bytes that are in fact a deflate stream, made
+/// in pieces or ahead of the writer: its headers are given the method, CRC
+/// and size of the file it holds, the local one as soon as the zip writer is
+/// done with it, the central one once the archive is complete.
 struct Relabel {
-    name: String,
+    /// Its place in the archive, the file list being 0.
+    entry: usize,
     crc32: u32,
     length: u64,
+}
+
+/// The options of an entry whose deflate stream is made here: the zip writer
+/// takes it as stored bytes, and its headers say deflate once it is written.
+fn as_stored<'k, 'n>(options: FullFileOptions<'k, 'n>) -> FullFileOptions<'k, 'n> {
+    options
+        .compression_method(CompressionMethod::Stored)
+        .compression_level(None)
+        .large_file(false)
+}
+
+/// Whether `item` is read and deflated ahead of the writer.
+fn reads_ahead(item: &TreeItem, level: u8) -> bool {
+    item.kind == TreeItemKind::File && level > 0 && item.size > 0 && item.size < PIECES_THRESHOLD
 }
 
 /// Where the archive goes.
@@ -214,21 +234,33 @@ pub fn create_backup(options: &CreateOptions) -> Result<CreatedBackup, CreateErr
     })?;
 
     // Walk both trees first: an unsupported file fails the backup before
-    // anything is written.
-    let mut items = walk_tree(&options.config_dir, CONFIG_DIR)?;
-    if let Some(statistics_dir) = &options.statistics_dir {
-        items.extend(walk_tree(statistics_dir, STATISTICS_DIR)?);
-    }
+    // anything is written. The small files are read ahead meanwhile.
+    let level = options.compression_level.min(9);
+    let workers = std::thread::available_parallelism().map_or(1, |count| count.get());
+    let (written, temporary) = std::thread::scope(|scope| {
+        let mut ahead = ReadAhead::start(scope, u32::from(level), workers);
+        let mut hand_out = |item: &TreeItem| {
+            if reads_ahead(item, level) {
+                ahead.hand_out(&item.source);
+            }
+        };
+        let mut items = walk_tree(&options.config_dir, CONFIG_DIR, &mut hand_out)?;
+        if let Some(statistics_dir) = &options.statistics_dir {
+            items.extend(walk_tree(statistics_dir, STATISTICS_DIR, &mut hand_out)?);
+        }
 
-    let temporary = TemporaryFile::create(&folder, &name)?;
-    let written = write_archive(
-        options,
-        &items,
-        started,
-        &name,
-        temporary.file(),
-        temporary.path(),
-    )?;
+        let temporary = TemporaryFile::create(&folder, &name)?;
+        let written = write_archive(
+            options,
+            &items,
+            &mut ahead,
+            started,
+            &name,
+            temporary.file(),
+            temporary.path(),
+        )?;
+        Ok::<_, CreateError>((written, temporary))
+    })?;
     let size = temporary
         .file()
         .metadata()
@@ -257,6 +289,7 @@ pub fn create_backup(options: &CreateOptions) -> Result<CreatedBackup, CreateErr
 fn write_archive(
     options: &CreateOptions,
     items: &[TreeItem],
+    ahead: &mut ReadAhead,
     started: DateTime<FixedOffset>,
     name: &str,
     file: &File,
@@ -287,8 +320,7 @@ fn write_archive(
     });
     let list_length = list.encoded_length();
 
-    let writer = BufWriter::with_capacity(COPY_BUFFER, file);
-    let mut zip = ZipWriter::new(writer);
+    let mut zip = ZipWriter::new(TailWriter::new(file));
     let list_options = FullFileOptions::default()
         .compression_method(CompressionMethod::Stored)
         .last_modified_time(start_time)
@@ -303,15 +335,19 @@ fn write_archive(
     })?;
 
     // The trees, each file read once and hashed as it is compressed.
+    let level = options.compression_level.min(9);
+    let workers = ahead.workers();
     let mut hashes = Vec::with_capacity(list.files.len());
     let mut relabels = Vec::new();
+    let mut tree_bytes = 0u64;
+    let mut statistics = false;
+    // The entry whose local header is relabelled once the zip writer has
+    // gone on to the next one, and where that header is.
+    let mut unsettled: Option<(u64, usize)> = None;
     // One copy buffer for every file: a fresh one per file would be
     // cleared each time, which is most of the work for a tiny file.
     let mut buffer = vec![0u8; COPY_BUFFER];
-    let workers = std::thread::available_parallelism().map_or(1, |count| count.get());
-    let mut tree_bytes = 0u64;
-    let mut statistics = false;
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         if item.archive_name.trim_end_matches('/') == STATISTICS_DIR {
             statistics = true;
         }
@@ -324,64 +360,74 @@ fn write_archive(
                 .with_extended_timestamp(Some(seconds), None, None)
                 .map_err(zip_error)?;
         }
-        match item.kind {
-            TreeItemKind::Directory => {
-                zip.add_directory(item.archive_name.as_str(), entry_options)
-                    .map_err(zip_error)?;
-            }
-            TreeItemKind::File => {
-                // Empty files and level 0 are stored; the zip writer takes a
-                // level only for deflate.
-                let level = options.compression_level.min(9);
-                let entry_options = if item.size == 0 || level == 0 {
-                    entry_options.compression_method(CompressionMethod::Stored)
-                } else {
-                    entry_options
-                        .compression_method(CompressionMethod::Deflated)
-                        .compression_level(Some(i64::from(level)))
-                };
-                if level > 0
-                    && workers > 1
-                    && (PIECES_THRESHOLD..LARGE_FILE_THRESHOLD).contains(&item.size)
-                {
-                    // The zip writer takes the deflate stream as stored
-                    // bytes; the headers say deflate once the archive is
-                    // complete.
-                    let stored = entry_options
-                        .compression_method(CompressionMethod::Stored)
-                        .compression_level(None)
-                        .large_file(false);
-                    zip.start_file(item.archive_name.as_str(), stored)
-                        .map_err(zip_error)?;
-                    let mut source = open_source(&item.source)?;
-                    let deflated =
-                        pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
-                            .map_err(|error| match error {
-                                pieces::PiecesError::Read(source) => CreateError::Read {
-                                    path: item.source.clone(),
-                                    source,
-                                },
-                                pieces::PiecesError::Write(source) => CreateError::Write {
-                                    path: path.to_path_buf(),
-                                    source,
-                                },
-                            })?;
-                    relabels.push(Relabel {
-                        name: item.archive_name.clone(),
-                        crc32: deflated.crc32,
-                        length: deflated.length,
-                    });
-                    hashes.push(deflated.sha256);
-                    tree_bytes += deflated.length;
-                    continue;
-                }
-                let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);
-                zip.start_file(item.archive_name.as_str(), entry_options)
-                    .map_err(zip_error)?;
-                let (hash, length) = copy_hashed(&item.source, &mut zip, &mut buffer, path)?;
-                hashes.push(hash);
-                tree_bytes += length;
-            }
+        let header = zip.get_ref().map_or(0, TailWriter::position);
+        if item.kind == TreeItemKind::Directory {
+            zip.add_directory(item.archive_name.as_str(), entry_options)
+                .map_err(zip_error)?;
+            settle(&zip, &mut unsettled, &relabels, path)?;
+            continue;
+        }
+
+        // Empty files and level 0 are stored; the zip writer takes a
+        // level only for deflate.
+        let entry_options = if item.size == 0 || level == 0 {
+            entry_options.compression_method(CompressionMethod::Stored)
+        } else {
+            entry_options
+                .compression_method(CompressionMethod::Deflated)
+                .compression_level(Some(i64::from(level)))
+        };
+        let deflated = if reads_ahead(item, level) {
+            let prepared = ahead.next(path)?;
+            zip.start_file(item.archive_name.as_str(), as_stored(entry_options))
+                .map_err(zip_error)?;
+            settle(&zip, &mut unsettled, &relabels, path)?;
+            zip.write_all(&prepared.deflated)
+                .map_err(|source| CreateError::Write {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            Some((prepared.crc32, prepared.sha256, prepared.length))
+        } else if level > 0
+            && workers > 1
+            && (PIECES_THRESHOLD..LARGE_FILE_THRESHOLD).contains(&item.size)
+        {
+            zip.start_file(item.archive_name.as_str(), as_stored(entry_options))
+                .map_err(zip_error)?;
+            settle(&zip, &mut unsettled, &relabels, path)?;
+            let mut source = open_source(&item.source)?;
+            let deflated =
+                pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
+                    .map_err(|error| match error {
+                        pieces::PiecesError::Read(source) => CreateError::Read {
+                            path: item.source.clone(),
+                            source,
+                        },
+                        pieces::PiecesError::Write(source) => CreateError::Write {
+                            path: path.to_path_buf(),
+                            source,
+                        },
+                    })?;
+            Some((deflated.crc32, deflated.sha256, deflated.length))
+        } else {
+            let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);
+            zip.start_file(item.archive_name.as_str(), entry_options)
+                .map_err(zip_error)?;
+            settle(&zip, &mut unsettled, &relabels, path)?;
+            let (hash, length) = copy_hashed(&item.source, &mut zip, &mut buffer, path)?;
+            hashes.push(hash);
+            tree_bytes += length;
+            None
+        };
+        if let Some((crc32, sha256, length)) = deflated {
+            unsettled = Some((header, relabels.len()));
+            relabels.push(Relabel {
+                entry: index + 1,
+                crc32,
+                length,
+            });
+            hashes.push(sha256);
+            tree_bytes += length;
         }
     }
 
@@ -409,6 +455,7 @@ fn write_archive(
         .unix_permissions(0o644);
     zip.start_file(METADATA_NAME, metadata_options)
         .map_err(zip_error)?;
+    settle(&zip, &mut unsettled, &relabels, path)?;
     zip.write_all(&metadata_json)
         .map_err(|source| CreateError::Write {
             path: path.to_path_buf(),
@@ -417,9 +464,9 @@ fn write_archive(
     hashes.push(Sha256::digest(&metadata_json).into());
 
     let writer = zip.finish().map_err(zip_error)?;
-    writer.into_inner().map_err(|error| CreateError::Write {
+    writer.finish().map_err(|source| CreateError::Write {
         path: path.to_path_buf(),
-        source: error.into_error(),
+        source,
     })?;
 
     // Fill in the list now that every hash is known.
@@ -440,6 +487,47 @@ fn now(zone: Option<chrono_tz::Tz>) -> DateTime<FixedOffset> {
         Some(zone) => chrono::Utc::now().with_timezone(&zone).fixed_offset(),
         None => Local::now().fixed_offset(),
     }
+}
+
+/// Relabels the local header of the entry in `unsettled`, if any: the zip
+/// writer wrote its CRC and sizes when it went on to the next entry, and the
+/// header now gets deflate's method and version, and the CRC and size of the
+/// file itself.
+fn settle(
+    zip: &ZipWriter<TailWriter<'_>>,
+    unsettled: &mut Option<(u64, usize)>,
+    relabels: &[Relabel],
+    path: &Path,
+) -> Result<(), CreateError> {
+    let Some((header, relabel)) = unsettled.take() else {
+        return Ok(());
+    };
+    let relabel = &relabels[relabel];
+    let write_error = |source| CreateError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let inconsistent = |reason: &str| CreateError::Inconsistent {
+        path: path.to_path_buf(),
+        reason: format!("entry {}: {reason}", relabel.entry),
+    };
+    let tail = zip
+        .get_ref()
+        .ok_or_else(|| inconsistent("the zip writer is closed"))?;
+    let mut fixed = tail.read_at(header, 26).map_err(write_error)?;
+    if fixed[..4] != [0x50, 0x4b, 0x03, 0x04] || fixed[8..10] != [0, 0] {
+        return Err(inconsistent("no stored local header where it was written"));
+    }
+    let length = u32::try_from(relabel.length)
+        .map_err(|_| inconsistent("the file grew past 4 GiB while it was read"))?;
+    // From the version needed to the uncompressed size: version 2.0, the
+    // flags as they are, method 8, the time as it is, then the CRC, the
+    // compressed size as it is and the file's size.
+    fixed[4..6].copy_from_slice(&[20, 0]);
+    fixed[8..10].copy_from_slice(&8u16.to_le_bytes());
+    fixed[14..18].copy_from_slice(&relabel.crc32.to_le_bytes());
+    fixed[22..26].copy_from_slice(&length.to_le_bytes());
+    tail.patch(header + 4, &fixed[4..26]).map_err(write_error)
 }
 
 /// Writes the list's bytes over the placeholder of the first entry and puts
@@ -487,39 +575,50 @@ fn fill_in_file_list(
     write_at(local.offset + 14, &crc)?;
     write_at(first.central.offset + 16, &crc)?;
 
+    if relabels.is_empty() {
+        return Ok(());
+    }
+    // The central headers of relabelled entries, patched in memory and
+    // written back at once: one write for the whole directory.
+    let mut centrals = Vec::with_capacity(relabels.len());
     for relabel in relabels {
-        let Some(entry) = layout
-            .entries
-            .iter()
-            .find(|entry| entry.central.name == relabel.name.as_bytes())
-        else {
-            return Err(inconsistent(format!("no entry `{}`", relabel.name)));
+        let Some(entry) = layout.entries.get(relabel.entry) else {
+            return Err(inconsistent(format!("no entry {}", relabel.entry)));
         };
         let local = entry
             .local
             .as_ref()
             .map_err(|problem| inconsistent(problem.clone()))?;
-        let length = u32::try_from(relabel.length)
-            .map_err(|_| inconsistent(format!("`{}` grew past 4 GiB", relabel.name)))?;
-        if entry.central.method != 0 || local.method != 0 {
-            return Err(inconsistent(format!("`{}` is not stored", relabel.name)));
+        if entry.central.method != 0 || local.method != 8 || local.crc32 != relabel.crc32 {
+            return Err(inconsistent(format!(
+                "entry {} is not the one relabelled",
+                relabel.entry
+            )));
         }
-        // Version needed 2.0 and method 8 (deflate), then the CRC, then
-        // the uncompressed size, at their places in each header.
-        let deflate = [20u8, 0];
-        let method = 8u16.to_le_bytes();
-        let crc = relabel.crc32.to_le_bytes();
-        let length = length.to_le_bytes();
-        write_at(local.offset + 4, &deflate)?;
-        write_at(local.offset + 8, &method)?;
-        write_at(local.offset + 14, &crc)?;
-        write_at(local.offset + 22, &length)?;
-        write_at(entry.central.offset + 6, &deflate)?;
-        write_at(entry.central.offset + 10, &method)?;
-        write_at(entry.central.offset + 16, &crc)?;
-        write_at(entry.central.offset + 24, &length)?;
+        let length = u32::try_from(relabel.length)
+            .map_err(|_| inconsistent(format!("entry {} grew past 4 GiB", relabel.entry)))?;
+        centrals.push((entry.central.offset, relabel.crc32, length));
     }
-    Ok(())
+    let first = centrals.iter().map(|central| central.0).min().unwrap_or(0);
+    let last = centrals.iter().map(|central| central.0).max().unwrap_or(0);
+    let mut directory = vec![0u8; (last - first) as usize + 28];
+    file.read_exact_at(&mut directory, first)
+        .map_err(|source| CreateError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    for (offset, crc, length) in centrals {
+        // Version 2.0 as made by (keeping the system) and as needed,
+        // method 8 (deflate), then the CRC, then the uncompressed size, at
+        // their places in the central header.
+        let at = (offset - first) as usize;
+        directory[at + 4] = 20;
+        directory[at + 6..at + 8].copy_from_slice(&[20, 0]);
+        directory[at + 10..at + 12].copy_from_slice(&8u16.to_le_bytes());
+        directory[at + 16..at + 20].copy_from_slice(&crc.to_le_bytes());
+        directory[at + 24..at + 28].copy_from_slice(&length.to_le_bytes());
+    }
+    write_at(first, &directory)
 }
 
 /// Copies the file at `source` into the open zip entry, hashing it; answers

@@ -185,44 +185,55 @@ fn work(level: u32, jobs: &mpsc::Receiver<Job>, done: &mpsc::Sender<Done>) {
             hasher.update(&job.input);
             hasher
         };
-        let result = deflate_piece(&mut compress, &job).map(|bytes| (bytes, crc));
+        let result = deflate_piece(&mut compress, &job.dictionary, &job.input, job.last)
+            .map(|bytes| (bytes, crc));
         if done.send((job.index, result)).is_err() {
             return;
         }
     }
 }
 
+/// Deflates all of `input` as one whole stream with a reset compressor.
+pub fn deflate_whole(compress: &mut Compress, input: &[u8]) -> io::Result<Vec<u8>> {
+    deflate_piece(compress, &[], input, true)
+}
+
 /// Deflates one piece with a reset compressor: primed with its
 /// dictionary, ended by a sync flush or, for the last piece, by the end of
 /// the stream.
-fn deflate_piece(compress: &mut Compress, job: &Job) -> io::Result<Vec<u8>> {
+fn deflate_piece(
+    compress: &mut Compress,
+    dictionary: &[u8],
+    input: &[u8],
+    last: bool,
+) -> io::Result<Vec<u8>> {
     let failed =
         |error: flate2::CompressError| io::Error::other(format!("deflate failed: {error}"));
     compress.reset();
-    if !job.dictionary.is_empty() {
-        compress.set_dictionary(&job.dictionary).map_err(failed)?;
+    if !dictionary.is_empty() {
+        compress.set_dictionary(dictionary).map_err(failed)?;
     }
-    let flush = if job.last {
+    let flush = if last {
         FlushCompress::Finish
     } else {
         FlushCompress::Sync
     };
-    let mut output = Vec::with_capacity(job.input.len() + job.input.len() / 64 + 64);
+    let mut output = Vec::with_capacity(input.len() + input.len() / 64 + 64);
     loop {
         if output.len() == output.capacity() {
             output.reserve(64 * 1024);
         }
         let consumed = compress.total_in() as usize;
         let status = compress
-            .compress_vec(&job.input[consumed..], &mut output, flush)
+            .compress_vec(&input[consumed..], &mut output, flush)
             .map_err(failed)?;
-        let all_in = compress.total_in() as usize == job.input.len();
+        let all_in = compress.total_in() as usize == input.len();
         let room_left = output.len() < output.capacity();
         let complete = match status {
             Status::StreamEnd => true,
             // A sync flush is complete once all input is in and the
             // compressor stopped with room to spare.
-            Status::Ok | Status::BufError => !job.last && all_in && room_left,
+            Status::Ok | Status::BufError => !last && all_in && room_left,
         };
         if complete {
             return Ok(output);

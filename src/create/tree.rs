@@ -37,12 +37,17 @@ pub struct TreeItem {
 }
 
 /// Lists the tree at `root` as entries under `top/`, folders before their
-/// content, names in byte order.
+/// content, names in byte order, showing each item to `found` as it is
+/// listed.
 ///
 /// # Errors
 /// When the root is not a folder, a path is not UTF-8, an item is a symlink,
 /// socket, FIFO or device, or the walk cannot read a folder.
-pub fn walk_tree(root: &Path, top: &str) -> Result<Vec<TreeItem>, CreateError> {
+pub fn walk_tree(
+    root: &Path,
+    top: &str,
+    mut found: impl FnMut(&TreeItem),
+) -> Result<Vec<TreeItem>, CreateError> {
     let root_metadata = std::fs::metadata(root).map_err(|source| CreateError::Read {
         path: root.to_path_buf(),
         source,
@@ -116,14 +121,16 @@ pub fn walk_tree(root: &Path, top: &str) -> Result<Vec<TreeItem>, CreateError> {
                 .into_io_error()
                 .unwrap_or_else(|| std::io::Error::other("file system loop")),
         })?;
-        items.push(TreeItem {
+        let item = TreeItem {
             archive_name,
             source: path.to_path_buf(),
             kind,
             mode: metadata.mode() & 0o777,
             modified: metadata.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             size: metadata.len(),
-        });
+        };
+        found(&item);
+        items.push(item);
     }
     Ok(items)
 }

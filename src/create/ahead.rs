@@ -1,0 +1,237 @@
+//! Small files read, hashed and deflated ahead of the archive, on every core.
+//!
+//! For a tree of tiny files, the work per file (opening it, reading it,
+//! SHA-256, CRC-32, a deflate reset and the deflate itself) is what a backup
+//! spends its time on. The workers do it ahead of the thread that writes the
+//! archive, each for every n-th of the files, and hand each file back as a
+//! finished deflate stream; the writer takes their answers in turn, so the
+//! files reach the archive in the order of the tree. Files are handed to the
+//! workers as the walk finds them, so the work starts before the walk ends.
+//!
+//! Each worker keeps one compressor and one read buffer for all its files,
+//! and stops to wait once the answers it holds for the writer come to
+//! [`HELD_PER_WORKER`] bytes, so memory does not grow with the tree. A worker
+//! only waits on its own answers: the one the writer waits for has none
+//! left, and always goes on.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::{Scope, Thread};
+
+use flate2::{Compress, Compression};
+use sha2::{Digest, Sha256};
+
+use super::{CreateError, open_source, pieces};
+
+/// How many bytes of answers one worker may hold for the writer.
+const HELD_PER_WORKER: usize = 8 << 20;
+
+/// What an answer costs beside its deflate stream.
+const ANSWER_COST: usize = 128;
+
+/// A file grown past this while it is read is refused rather than held in
+/// memory whole; files that large are not read ahead in the first place.
+const MOST_READ_AHEAD: u64 = 64 << 20;
+
+/// One file, deflated.
+pub struct Prepared {
+    /// The deflate stream of its bytes.
+    pub deflated: Vec<u8>,
+    /// CRC-32 of its bytes.
+    pub crc32: u32,
+    /// SHA-256 of its bytes.
+    pub sha256: [u8; 32],
+    /// How many bytes it held when read.
+    pub length: u64,
+}
+
+type Answer = Result<Prepared, CreateError>;
+
+/// What a worker and the writer share.
+struct Lane {
+    /// Bytes of answers sent and not yet taken.
+    held: AtomicUsize,
+    /// Set when the writer stops taking answers.
+    stopped: Arc<AtomicBool>,
+}
+
+/// One worker, as the writer sees it.
+struct Worker {
+    sources: Sender<PathBuf>,
+    answers: Receiver<Answer>,
+    lane: Arc<Lane>,
+    thread: Thread,
+}
+
+/// The writer's side: files handed out in turn, answers taken in turn.
+pub struct ReadAhead {
+    workers: Vec<Worker>,
+    stopped: Arc<AtomicBool>,
+    handed: usize,
+    taken: usize,
+}
+
+impl ReadAhead {
+    /// Starts `workers` threads in `scope` that deflate at `level`.
+    pub fn start<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        level: u32,
+        workers: usize,
+    ) -> ReadAhead {
+        let stopped = Arc::new(AtomicBool::new(false));
+        let workers = (0..workers.max(1))
+            .map(|_| {
+                let (sources, their_sources) = channel::<PathBuf>();
+                let (their_answers, answers) = channel::<Answer>();
+                let lane = Arc::new(Lane {
+                    held: AtomicUsize::new(0),
+                    stopped: Arc::clone(&stopped),
+                });
+                let their_lane = Arc::clone(&lane);
+                let handle = scope
+                    .spawn(move || prepare_all(&their_sources, level, &their_answers, &their_lane));
+                Worker {
+                    sources,
+                    answers,
+                    lane,
+                    thread: handle.thread().clone(),
+                }
+            })
+            .collect();
+        ReadAhead {
+            workers,
+            stopped,
+            handed: 0,
+            taken: 0,
+        }
+    }
+
+    /// How many workers there are.
+    pub fn workers(&self) -> usize {
+        self.workers.len()
+    }
+
+    /// Hands out the next file to read ahead.
+    pub fn hand_out(&mut self, source: &Path) {
+        let worker = &self.workers[self.handed % self.workers.len()];
+        self.handed += 1;
+        // A worker that stopped after a failure answers no more; the writer
+        // meets that failure when it takes the answer.
+        let _ = worker.sources.send(source.to_path_buf());
+    }
+
+    /// The next file, in the order they were handed out.
+    ///
+    /// # Errors
+    /// Whatever preparing the file met, or [`CreateError::Write`] when its
+    /// worker is gone.
+    pub fn next(&mut self, archive: &Path) -> Result<Prepared, CreateError> {
+        let worker = &self.workers[self.taken % self.workers.len()];
+        self.taken += 1;
+        let answer = worker.answers.recv().unwrap_or_else(|_| {
+            Err(CreateError::Write {
+                path: archive.to_path_buf(),
+                source: io::Error::other("a worker reading files ahead stopped"),
+            })
+        });
+        let cost = answer.as_ref().map_or(0, cost);
+        let before = worker.lane.held.fetch_sub(cost, Ordering::AcqRel);
+        if before >= HELD_PER_WORKER && before - cost < HELD_PER_WORKER {
+            worker.thread.unpark();
+        }
+        answer
+    }
+}
+
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        // Wakes workers waiting for room, which then see that the writer is
+        // gone; their queues of files close with `workers`.
+        self.stopped.store(true, Ordering::Release);
+        for worker in &self.workers {
+            worker.thread.unpark();
+        }
+    }
+}
+
+fn cost(prepared: &Prepared) -> usize {
+    prepared.deflated.capacity() + ANSWER_COST
+}
+
+/// A worker: prepares each file it is given until its queue closes, the
+/// writer stops listening or a file fails.
+fn prepare_all(sources: &Receiver<PathBuf>, level: u32, answers: &Sender<Answer>, lane: &Lane) {
+    let mut compress = Compress::new(Compression::new(level.min(9)), false);
+    let mut buffer = Vec::new();
+    for source in sources {
+        let answer = prepare(&source, &mut compress, &mut buffer);
+        let failed = answer.is_err();
+        lane.held
+            .fetch_add(answer.as_ref().map_or(0, cost), Ordering::AcqRel);
+        if answers.send(answer).is_err() || failed {
+            return;
+        }
+        while lane.held.load(Ordering::Acquire) >= HELD_PER_WORKER
+            && !lane.stopped.load(Ordering::Acquire)
+        {
+            std::thread::park();
+        }
+    }
+}
+
+fn prepare(
+    source: &Path,
+    compress: &mut Compress,
+    buffer: &mut Vec<u8>,
+) -> Result<Prepared, CreateError> {
+    let read_error = |error| CreateError::Read {
+        path: source.to_path_buf(),
+        source: error,
+    };
+    let mut file = open_source(source)?;
+    let length = read_whole(&mut file, buffer).map_err(read_error)?;
+    if length as u64 > MOST_READ_AHEAD {
+        return Err(read_error(io::Error::other(
+            "the file grew past 64 MiB while it was backed up",
+        )));
+    }
+    let bytes = &buffer[..length];
+    let deflated = pieces::deflate_whole(compress, bytes).map_err(read_error)?;
+    Ok(Prepared {
+        deflated,
+        crc32: crc32fast::hash(bytes),
+        sha256: Sha256::digest(bytes).into(),
+        length: length as u64,
+    })
+}
+
+/// Reads `file` to its end into the front of `buffer`, growing it when
+/// full, and answers how many bytes it read. The buffer is kept between
+/// files as it is, so that no file pays for clearing it; and it is a plain
+/// loop of reads, since `read_to_end` would ask for the file's size and
+/// position first, two system calls more per file.
+fn read_whole(file: &mut File, buffer: &mut Vec<u8>) -> io::Result<usize> {
+    const FIRST: usize = 64 * 1024;
+    if buffer.is_empty() {
+        buffer.resize(FIRST, 0);
+    }
+    let mut filled = 0;
+    loop {
+        if filled == buffer.len() {
+            if filled as u64 > MOST_READ_AHEAD {
+                return Ok(filled);
+            }
+            buffer.resize(filled * 2, 0);
+        }
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => return Ok(filled),
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+}
