@@ -17,18 +17,26 @@ use tempfile::TempDir;
 /// metadata, and a file list that names it, so that only the name is
 /// wrong.
 fn with_file_named(name: &str) -> Vec<u8> {
+    with_files_named(&[name])
+}
+
+/// The sample backup with files of these names added before the metadata,
+/// listed with their true hashes.
+fn with_files_named(names: &[&str]) -> Vec<u8> {
     let mut all = members(&archive_bytes(sample_config().path()));
     let metadata = all
         .iter()
         .position(|member| member.name == "metadata.json")
         .unwrap();
-    all.insert(
-        metadata,
-        Member {
-            name: name.to_string(),
-            data: b"x".to_vec(),
-        },
-    );
+    for name in names.iter().rev() {
+        all.insert(
+            metadata,
+            Member {
+                name: (*name).to_string(),
+                data: b"x".to_vec(),
+            },
+        );
+    }
     let list: String = all
         .iter()
         .filter(|member| !member.name.ends_with('/') && member.name != "filelist.sha256")
@@ -83,6 +91,42 @@ fn a_file_in_the_place_of_a_tree_folder_is_refused_before_extraction() {
             stderr(&output)
         );
         assert_eq!(tree_image(&config), before, "{name}: the live tree changed");
+    }
+}
+
+/// Files several folders deep with no folder entries, beside files named
+/// like two of the folders above them: both are duplicates, whichever file
+/// names their folders first.
+#[test]
+fn files_named_like_folders_far_above_are_duplicates() {
+    let archive = with_files_named(&[
+        "config/deep/a/b/one.conf",
+        "config/deep/a/b/two.conf",
+        "config/deep/a/c/three.conf",
+        "config/deep/a",
+        "config/deep",
+        "config/deep/a/c/four.conf",
+    ]);
+    let report = verify_source(
+        archive.as_slice(),
+        "probe.zip",
+        &VerifyOptions::default(),
+        &mut |_, _| {},
+    );
+    let duplicates: Vec<&str> = report
+        .problems
+        .iter()
+        .filter(|problem| problem.code.as_str() == "duplicate-name")
+        .map(|problem| problem.message.as_str())
+        .collect();
+    assert_eq!(duplicates.len(), 2, "{duplicates:?}");
+    for folder in ["config/deep", "config/deep/a"] {
+        assert!(
+            duplicates
+                .iter()
+                .any(|message| message.contains(&format!("`{folder}` is a file and also a folder"))),
+            "{folder}: {duplicates:?}"
+        );
     }
 }
 

@@ -396,18 +396,17 @@ fn write_archive(
                 .map_err(zip_error)?;
             settle(&zip, &mut unsettled, &relabels, path)?;
             let mut source = open_source(&item.source)?;
-            let deflated =
-                pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
-                    .map_err(|error| match error {
-                        pieces::PiecesError::Read(source) => CreateError::Read {
-                            path: item.source.clone(),
-                            source,
-                        },
-                        pieces::PiecesError::Write(source) => CreateError::Write {
-                            path: path.to_path_buf(),
-                            source,
-                        },
-                    })?;
+            let deflated = pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
+                .map_err(|error| match error {
+                    pieces::PiecesError::Read(source) => CreateError::Read {
+                        path: item.source.clone(),
+                        source,
+                    },
+                    pieces::PiecesError::Write(source) => CreateError::Write {
+                        path: path.to_path_buf(),
+                        source,
+                    },
+                })?;
             Some((deflated.crc32, deflated.sha256, deflated.length))
         } else {
             let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);

@@ -159,8 +159,25 @@ pub fn verify_source<S: ReadAt + Sync + ?Sized>(
     options: &VerifyOptions,
     progress: Progress<'_>,
 ) -> Report {
-    verify_and_keep(source, label, options, progress).report
+    let Verified {
+        report,
+        layout,
+        list,
+    } = verify_and_keep(source, label, options, progress);
+    // Freeing the structure of a large archive takes milliseconds that the
+    // answer need not wait for; a thread that cannot start frees it here.
+    if layout
+        .as_ref()
+        .is_some_and(|layout| layout.entries.len() >= FREE_ASIDE)
+    {
+        let _ = std::thread::Builder::new().spawn(move || drop((layout, list)));
+    }
+    report
 }
+
+/// From this many entries, [`verify_source`] frees what it read on a thread
+/// of its own.
+const FREE_ASIDE: usize = 10_000;
 
 /// A verdict, with the structure and the file list the checks read, so
 /// that a caller that goes on with the archive need not read them again.
@@ -856,8 +873,12 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             if entry.kind() == EntryKind::Directory {
                 folders.insert(trimmed);
             }
-            for (slash, _) in trimmed.match_indices('/') {
-                folders.insert(&trimmed[..slash]);
+            // The folders above, nearest first: once one is known, so are
+            // all above it.
+            for (slash, _) in trimmed.rmatch_indices('/') {
+                if !folders.insert(&trimmed[..slash]) {
+                    break;
+                }
             }
         }
         for entry in &layout.entries {
