@@ -235,3 +235,122 @@ fn read_whole(file: &mut File, buffer: &mut Vec<u8>) -> io::Result<usize> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use std::io::Write;
+
+    fn inflated(stream: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        flate2::read::DeflateDecoder::new(stream)
+            .read_to_end(&mut bytes)
+            .unwrap();
+        bytes
+    }
+
+    /// Bytes from a fixed seed: text-like where `index` is even, noise
+    /// where it is odd.
+    fn content(index: usize, length: usize) -> Vec<u8> {
+        let mut state = (index as u32).wrapping_mul(2_654_435_761) | 1;
+        (0..length)
+            .map(|position| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                if index % 2 == 0 {
+                    b"peer allowed-ips endpoint "[position % 26]
+                } else {
+                    state as u8
+                }
+            })
+            .collect()
+    }
+
+    fn write_files(folder: &Path, lengths: &[usize]) -> Vec<(PathBuf, Vec<u8>)> {
+        lengths
+            .iter()
+            .enumerate()
+            .map(|(index, &length)| {
+                let path = folder.join(format!("{index:04}.conf"));
+                let bytes = content(index, length);
+                File::create(&path).unwrap().write_all(&bytes).unwrap();
+                (path, bytes)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn answers_come_in_the_order_files_were_handed_out() {
+        let folder = tempfile::tempdir().unwrap();
+        let lengths: Vec<usize> = (0..200).map(|index| (index * 7_919) % 70_000).collect();
+        let files = write_files(folder.path(), &lengths);
+        for workers in 1..=3 {
+            std::thread::scope(|scope| {
+                let mut ahead = ReadAhead::start(scope, 6, workers);
+                for (path, _) in &files {
+                    ahead.hand_out(path);
+                }
+                for (path, bytes) in &files {
+                    let prepared = ahead.next(Path::new("archive.zip")).unwrap();
+                    assert_eq!(prepared.length, bytes.len() as u64, "{}", path.display());
+                    assert_eq!(prepared.crc32, crc32fast::hash(bytes));
+                    assert_eq!(prepared.sha256, <[u8; 32]>::from(Sha256::digest(bytes)));
+                    assert!(inflated(&prepared.deflated) == *bytes, "{}", path.display());
+                }
+            });
+        }
+    }
+
+    #[test]
+    fn workers_far_ahead_wait_for_the_writer_and_go_on() {
+        // Noise does not compress: 48 files of 512 KiB are three times what
+        // the two workers may hold.
+        let folder = tempfile::tempdir().unwrap();
+        let lengths: Vec<usize> = (0..48).map(|_| 512 * 1024).collect();
+        let files = write_files(folder.path(), &lengths);
+        std::thread::scope(|scope| {
+            let mut ahead = ReadAhead::start(scope, 1, 2);
+            for (path, _) in &files {
+                ahead.hand_out(path);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            let held: usize = ahead
+                .workers
+                .iter()
+                .map(|worker| worker.lane.held.load(Ordering::Acquire))
+                .sum();
+            assert!(
+                held <= 2 * (HELD_PER_WORKER + 600 * 1024),
+                "{held} bytes held"
+            );
+            for (_, bytes) in &files {
+                let prepared = ahead.next(Path::new("archive.zip")).unwrap();
+                assert_eq!(prepared.length, bytes.len() as u64);
+            }
+        });
+    }
+
+    #[test]
+    fn a_file_that_cannot_be_read_is_its_answer_and_the_writer_stops_cleanly() {
+        let folder = tempfile::tempdir().unwrap();
+        let files = write_files(folder.path(), &[10, 20, 30]);
+        std::thread::scope(|scope| {
+            let mut ahead = ReadAhead::start(scope, 6, 2);
+            ahead.hand_out(&files[0].0);
+            ahead.hand_out(&folder.path().join("gone.conf"));
+            ahead.hand_out(&files[1].0);
+            ahead.hand_out(&files[2].0);
+            assert!(ahead.next(Path::new("archive.zip")).is_ok());
+            match ahead.next(Path::new("archive.zip")) {
+                Err(CreateError::Read { path, .. }) => assert!(path.ends_with("gone.conf")),
+                Err(other) => panic!("{other}"),
+                Ok(_) => panic!("a missing file was read"),
+            }
+            // Dropping the writer's side here ends the workers; the scope
+            // would hang otherwise.
+        });
+    }
+}
