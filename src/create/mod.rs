@@ -70,6 +70,14 @@ fn as_stored<'k, 'n>(options: FullFileOptions<'k, 'n>) -> FullFileOptions<'k, 'n
         .large_file(false)
 }
 
+/// An entry whose local header is still to be relabelled: where the header
+/// is, the name it must carry, and its place in the relabels.
+struct Unsettled<'a> {
+    header: u64,
+    name: &'a str,
+    relabel: usize,
+}
+
 /// Whether `item` is read and deflated ahead of the writer.
 fn reads_ahead(item: &TreeItem, level: u8) -> bool {
     item.kind == TreeItemKind::File && level > 0 && item.size > 0 && item.size < PIECES_THRESHOLD
@@ -342,8 +350,8 @@ fn write_archive(
     let mut tree_bytes = 0u64;
     let mut statistics = false;
     // The entry whose local header is relabelled once the zip writer has
-    // gone on to the next one, and where that header is.
-    let mut unsettled: Option<(u64, usize)> = None;
+    // gone on to the next one.
+    let mut unsettled: Option<Unsettled<'_>> = None;
     // One copy buffer for every file: a fresh one per file would be
     // cleared each time, which is most of the work for a tiny file.
     let mut buffer = vec![0u8; COPY_BUFFER];
@@ -360,7 +368,13 @@ fn write_archive(
                 .with_extended_timestamp(Some(seconds), None, None)
                 .map_err(zip_error)?;
         }
-        let header = zip.get_ref().map_or(0, TailWriter::position);
+        let header =
+            zip.get_ref()
+                .map(TailWriter::position)
+                .ok_or_else(|| CreateError::Inconsistent {
+                    path: path.to_path_buf(),
+                    reason: "the zip writer closed early".to_string(),
+                })?;
         if item.kind == TreeItemKind::Directory {
             zip.add_directory(item.archive_name.as_str(), entry_options)
                 .map_err(zip_error)?;
@@ -419,7 +433,11 @@ fn write_archive(
             None
         };
         if let Some((crc32, sha256, length)) = deflated {
-            unsettled = Some((header, relabels.len()));
+            unsettled = Some(Unsettled {
+                header,
+                name: &item.archive_name,
+                relabel: relabels.len(),
+            });
             relabels.push(Relabel {
                 entry: index + 1,
                 crc32,
@@ -494,11 +512,16 @@ fn now(zone: Option<chrono_tz::Tz>) -> DateTime<FixedOffset> {
 /// file itself.
 fn settle(
     zip: &ZipWriter<TailWriter<'_>>,
-    unsettled: &mut Option<(u64, usize)>,
+    unsettled: &mut Option<Unsettled<'_>>,
     relabels: &[Relabel],
     path: &Path,
 ) -> Result<(), CreateError> {
-    let Some((header, relabel)) = unsettled.take() else {
+    let Some(Unsettled {
+        header,
+        name,
+        relabel,
+    }) = unsettled.take()
+    else {
         return Ok(());
     };
     let relabel = &relabels[relabel];
@@ -508,13 +531,17 @@ fn settle(
     };
     let inconsistent = |reason: &str| CreateError::Inconsistent {
         path: path.to_path_buf(),
-        reason: format!("entry {}: {reason}", relabel.entry),
+        reason: format!("`{name}`: {reason}"),
     };
     let tail = zip
         .get_ref()
         .ok_or_else(|| inconsistent("the zip writer is closed"))?;
-    let mut fixed = tail.read_at(header, 26).map_err(write_error)?;
-    if fixed[..4] != [0x50, 0x4b, 0x03, 0x04] || fixed[8..10] != [0, 0] {
+    let mut fixed = tail.read_at(header, 30 + name.len()).map_err(write_error)?;
+    if fixed[..4] != [0x50, 0x4b, 0x03, 0x04]
+        || fixed[8..10] != [0, 0]
+        || fixed[26..28] != (name.len() as u16).to_le_bytes()
+        || &fixed[30..] != name.as_bytes()
+    {
         return Err(inconsistent("no stored local header where it was written"));
     }
     let length = u32::try_from(relabel.length)
