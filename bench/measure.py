@@ -3,7 +3,9 @@
 
 For each comparison, after one warm-up run of each side, ours and the peer
 run alternately on the same input (ours, peer, ours, peer, ...) for the given
-number of pairs. Every run is a child process measured by wait4(2) for
+number of pairs, or more for a short command: enough pairs for each side to
+run about SHORT_RUN_SECONDS in all, up to MOST_PAIRS, since one scheduling
+hiccup moves a 30 ms run by a tenth. Every run is a child process measured by wait4(2) for
 wall time and user plus system CPU time, and by GNU time for peak resident
 set size. Before every
 run, untimed, its output is removed and `sync` flushes what earlier runs left
@@ -19,6 +21,7 @@ Usage: measure.py --binary PATH --corpora DIR --work DIR --pairs N
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import shutil
@@ -33,6 +36,10 @@ import time
 RUN_TIMEOUT_SECONDS = 900
 
 TIME = "/usr/bin/time"
+
+# A short command runs in more pairs: enough for this many seconds a side.
+SHORT_RUN_SECONDS = 2.0
+MOST_PAIRS = 41
 
 
 
@@ -125,14 +132,33 @@ class Side:
         return run_once(self.argv, self.cwd)
 
 
+def spread(ratios):
+    """Every ratio when there are few, else the lowest, quartiles and
+    highest."""
+    if len(ratios) <= 10:
+        return ", ".join(f"{ratio:.2f}" for ratio in ratios)
+    quartiles = statistics.quantiles(ratios, n=4)
+    return (f"{min(ratios):.2f} / {quartiles[0]:.2f} / {quartiles[2]:.2f} / "
+            f"{max(ratios):.2f} (lowest, quartiles, highest)")
+
+
 def median_of(runs, key):
     return statistics.median(run[key] for run in runs)
 
 
+def pairs_for(warm_up_seconds, pairs):
+    """At least `pairs`; for a short command, enough for each side to run
+    about SHORT_RUN_SECONDS in all, up to MOST_PAIRS."""
+    wanted = math.ceil(SHORT_RUN_SECONDS / max(warm_up_seconds, 1e-3))
+    return max(pairs, min(MOST_PAIRS, wanted))
+
+
 def compare(ours, peer, pairs):
-    """Warm-up, then `pairs` alternating pairs; answers the summary."""
-    ours.run()
-    peer.run()
+    """Warm-up, then at least `pairs` alternating pairs; answers the
+    summary."""
+    warm_ours = ours.run()
+    warm_peer = peer.run()
+    pairs = pairs_for(min(warm_ours["wall"], warm_peer["wall"]), pairs)
     ours_runs, peer_runs, ratios = [], [], []
     for _ in range(pairs):
         mine = ours.run()
@@ -146,6 +172,7 @@ def compare(ours, peer, pairs):
         "ours": {key: median_of(ours_runs, key) for key in ("wall", "cpu", "rss_kib")},
         "theirs": {key: median_of(peer_runs, key) for key in ("wall", "cpu", "rss_kib")},
         "ratio": statistics.median(ratios),
+        "pairs": pairs,
         "ratios": ratios,
         "ours_runs": ours_runs,
         "peer_runs": peer_runs,
@@ -153,7 +180,7 @@ def compare(ours, peer, pairs):
     print(
         f"    {peer.label:<28} ours {summary['ours']['wall']:8.3f} s "
         f"peer {summary['theirs']['wall']:8.3f} s  ratio {summary['ratio']:5.2f} "
-        f"(pairs: {', '.join(f'{ratio:.2f}' for ratio in ratios)})",
+        f"({pairs} pairs: {spread(ratios)})",
         flush=True,
     )
     return summary
@@ -288,7 +315,8 @@ def mib(kib):
 def markdown(results):
     info = results["machine"]
     lines = [
-        f"Run of {results['date']}: {results['pairs']} pairs after a warm-up, "
+        f"Run of {results['date']}: at least {results['pairs']} pairs after a warm-up "
+        f"(more for short commands, as the pairs column says), "
         f"medians; {'full' if results['full'] else 'QUICK (reduced corpora, not the reference figures)'} "
         "corpora.",
         "",
@@ -298,9 +326,9 @@ def markdown(results):
         "",
         "Peers: " + "; ".join(f"{value}" for value in info["versions"].values()) + ".",
         "",
-        "| corpus | command | peer | ours wall s | peer wall s | ratio peer/ours | "
+        "| corpus | command | peer | pairs | ours wall s | peer wall s | ratio peer/ours | "
         "ours CPU s | peer CPU s | ours RSS MiB | peer RSS MiB | sizes ours / peer |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for corpus in results["corpora"]:
         label = f"{corpus['corpus']} ({corpus['files']} files, {corpus['bytes'] / 2**20:.0f} MiB)"
@@ -311,7 +339,8 @@ def markdown(results):
                     sizes = (f"{row['ours_size'] / 2**20:.2f} / {row['peer_size'] / 2**20:.2f} MiB "
                              f"({100 * (row['ours_size'] / row['peer_size'] - 1):+.1f}%)")
                 lines.append(
-                    f"| {label} | {command} | `{row['peer']}` | {seconds(row['ours']['wall'])} | "
+                    f"| {label} | {command} | `{row['peer']}` | {row.get('pairs', results['pairs'])} | "
+                    f"{seconds(row['ours']['wall'])} | "
                     f"{seconds(row['theirs']['wall'])} | **{row['ratio']:.2f}** | "
                     f"{seconds(row['ours']['cpu'])} | {seconds(row['theirs']['cpu'])} | "
                     f"{mib(row['ours']['rss_kib'])} | {mib(row['theirs']['rss_kib'])} | {sizes} |"
