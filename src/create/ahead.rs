@@ -260,7 +260,7 @@ mod tests {
                 state ^= state << 13;
                 state ^= state >> 17;
                 state ^= state << 5;
-                if index % 2 == 0 {
+                if index.is_multiple_of(2) {
                     b"peer allowed-ips endpoint "[position % 26]
                 } else {
                     state as u8
