@@ -58,7 +58,7 @@ struct Relabel {
     /// Its place in the archive, the file list being 0.
     entry: usize,
     crc32: u32,
-    length: u64,
+    length: u32,
 }
 
 /// The options of an entry whose deflate stream is made here: the zip writer
@@ -66,7 +66,6 @@ struct Relabel {
 fn as_stored<'k, 'n>(options: FullFileOptions<'k, 'n>) -> FullFileOptions<'k, 'n> {
     options
         .compression_method(CompressionMethod::Stored)
-        .compression_level(None)
         .large_file(false)
 }
 
@@ -382,33 +381,38 @@ fn write_archive(
             continue;
         }
 
-        // Empty files and level 0 are stored; the zip writer takes a
-        // level only for deflate.
-        let entry_options = if item.size == 0 || level == 0 {
-            entry_options.compression_method(CompressionMethod::Stored)
+        // A file read ahead or deflated in pieces goes to the zip writer as
+        // a deflate stream made here. Any other is the zip writer's own:
+        // stored when empty or at level 0 (it takes a level only for
+        // deflate), deflated otherwise.
+        let ahead_of_writer = reads_ahead(item, level);
+        let in_pieces = level > 0
+            && workers > 1
+            && (PIECES_THRESHOLD..LARGE_FILE_THRESHOLD).contains(&item.size);
+        let entry_options = if ahead_of_writer || in_pieces {
+            as_stored(entry_options)
+        } else if item.size == 0 || level == 0 {
+            entry_options
+                .compression_method(CompressionMethod::Stored)
+                .large_file(item.size >= LARGE_FILE_THRESHOLD)
         } else {
             entry_options
                 .compression_method(CompressionMethod::Deflated)
                 .compression_level(Some(i64::from(level)))
+                .large_file(item.size >= LARGE_FILE_THRESHOLD)
         };
-        let deflated = if reads_ahead(item, level) {
+        zip.start_file(item.archive_name.as_str(), entry_options)
+            .map_err(zip_error)?;
+        settle(&zip, &mut unsettled, &relabels, path)?;
+        let deflated = if ahead_of_writer {
             let prepared = ahead.next(path)?;
-            zip.start_file(item.archive_name.as_str(), as_stored(entry_options))
-                .map_err(zip_error)?;
-            settle(&zip, &mut unsettled, &relabels, path)?;
             zip.write_all(&prepared.deflated)
                 .map_err(|source| CreateError::Write {
                     path: path.to_path_buf(),
                     source,
                 })?;
             Some((prepared.crc32, prepared.sha256, prepared.length))
-        } else if level > 0
-            && workers > 1
-            && (PIECES_THRESHOLD..LARGE_FILE_THRESHOLD).contains(&item.size)
-        {
-            zip.start_file(item.archive_name.as_str(), as_stored(entry_options))
-                .map_err(zip_error)?;
-            settle(&zip, &mut unsettled, &relabels, path)?;
+        } else if in_pieces {
             let mut source = open_source(&item.source)?;
             let deflated = pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
                 .map_err(|error| match error {
@@ -423,16 +427,18 @@ fn write_archive(
                 })?;
             Some((deflated.crc32, deflated.sha256, deflated.length))
         } else {
-            let entry_options = entry_options.large_file(item.size >= LARGE_FILE_THRESHOLD);
-            zip.start_file(item.archive_name.as_str(), entry_options)
-                .map_err(zip_error)?;
-            settle(&zip, &mut unsettled, &relabels, path)?;
             let (hash, length) = copy_hashed(&item.source, &mut zip, &mut buffer, path)?;
             hashes.push(hash);
             tree_bytes += length;
             None
         };
         if let Some((crc32, sha256, length)) = deflated {
+            // Relabelled headers hold 32-bit sizes.
+            let relabelled_length =
+                u32::try_from(length).map_err(|_| CreateError::Inconsistent {
+                    path: path.to_path_buf(),
+                    reason: format!("`{}` grew past 4 GiB while it was read", item.archive_name),
+                })?;
             unsettled = Some(Unsettled {
                 header,
                 name: &item.archive_name,
@@ -441,7 +447,7 @@ fn write_archive(
             relabels.push(Relabel {
                 entry: index + 1,
                 crc32,
-                length,
+                length: relabelled_length,
             });
             hashes.push(sha256);
             tree_bytes += length;
@@ -544,21 +550,20 @@ fn settle(
     {
         return Err(inconsistent("no stored local header where it was written"));
     }
-    let length = u32::try_from(relabel.length)
-        .map_err(|_| inconsistent("the file grew past 4 GiB while it was read"))?;
     // From the version needed to the uncompressed size: version 2.0, the
     // flags as they are, method 8, the time as it is, then the CRC, the
     // compressed size as it is and the file's size.
     fixed[4..6].copy_from_slice(&[20, 0]);
     fixed[8..10].copy_from_slice(&8u16.to_le_bytes());
     fixed[14..18].copy_from_slice(&relabel.crc32.to_le_bytes());
-    fixed[22..26].copy_from_slice(&length.to_le_bytes());
+    fixed[22..26].copy_from_slice(&relabel.length.to_le_bytes());
     tail.patch(header + 4, &fixed[4..26]).map_err(write_error)
 }
 
 /// Writes the list's bytes over the placeholder of the first entry and puts
-/// their CRC into its local and central headers; gives the entries deflated
-/// in pieces their method, CRC and size.
+/// their CRC into its local and central headers; gives the central headers
+/// of the relabelled entries their method, CRC and size (their local
+/// headers were given theirs by [`settle`]).
 fn fill_in_file_list(
     file: &File,
     path: &Path,
@@ -588,10 +593,7 @@ fn fill_in_file_list(
 
     let crc = crc32fast::hash(list).to_le_bytes();
     let write_at = |offset: u64, bytes: &[u8]| -> Result<(), CreateError> {
-        let mut handle = file;
-        handle
-            .seek(SeekFrom::Start(offset))
-            .and_then(|_| handle.write_all(bytes))
+        file.write_all_at(bytes, offset)
             .map_err(|source| CreateError::Write {
                 path: path.to_path_buf(),
                 source,
@@ -621,9 +623,7 @@ fn fill_in_file_list(
                 relabel.entry
             )));
         }
-        let length = u32::try_from(relabel.length)
-            .map_err(|_| inconsistent(format!("entry {} grew past 4 GiB", relabel.entry)))?;
-        centrals.push((entry.central.offset, relabel.crc32, length));
+        centrals.push((entry.central.offset, relabel.crc32, relabel.length));
     }
     let first = centrals.iter().map(|central| central.0).min().unwrap_or(0);
     let last = centrals.iter().map(|central| central.0).max().unwrap_or(0);
