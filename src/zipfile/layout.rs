@@ -32,6 +32,10 @@ const CENTRAL_HEADER_LENGTH: usize = 46;
 /// full comment sits within 64 KiB of the end; the rest allows for junk that
 /// other tools appended.
 const END_SEARCH_WINDOW: u64 = 4 << 20;
+/// The end of the file searched first: an end record with its longest
+/// comment, and some more. Only when no end record there decodes is the
+/// whole window read, which would cost a small archive a read of all of it.
+const END_SEARCH_FIRST: u64 = 128 << 10;
 
 /// The largest central directory read into memory.
 const MAX_CENTRAL_DIRECTORY: u64 = 512 << 20;
@@ -480,8 +484,24 @@ impl Layout {
 
         // The end record is searched from the end. A candidate whose central
         // directory cannot be decoded may be a signature inside junk, so the
-        // next one is tried before giving up.
-        let window = file_length.min(END_SEARCH_WINDOW);
+        // next one is tried before giving up. The search looks at the last
+        // bytes first; as it goes from the end backwards, what it finds there
+        // is what a search of the whole window would find.
+        let first = Self::search_end(source, file_length, END_SEARCH_FIRST)?;
+        if first.is_ok() || file_length <= END_SEARCH_FIRST {
+            return first;
+        }
+        Self::search_end(source, file_length, END_SEARCH_WINDOW)?
+    }
+
+    /// Searches the last `window` bytes of the file for an end record whose
+    /// central directory decodes. The outer error is an I/O failure.
+    fn search_end<S: ReadAt + ?Sized>(
+        source: &S,
+        file_length: u64,
+        window: u64,
+    ) -> Result<Result<Layout, LayoutError>, LayoutError> {
+        let window = file_length.min(window);
         let tail_start = file_length - window;
         let mut tail = vec![0u8; usize::try_from(window).unwrap_or(0)];
         source.read_exact_at(&mut tail, tail_start)?;
@@ -491,7 +511,7 @@ impl Layout {
             if tail.get(position..position + 4) == Some(&END_SIGNATURE.to_le_bytes()[..]) {
                 let offset = tail_start + position as u64;
                 match Self::read_from_end_record(source, file_length, &tail, tail_start, offset) {
-                    Ok(layout) => return Ok(layout),
+                    Ok(layout) => return Ok(Ok(layout)),
                     Err(LayoutError::Io(error)) => return Err(LayoutError::Io(error)),
                     Err(error) => {
                         first_error.get_or_insert(error);
@@ -503,9 +523,9 @@ impl Layout {
             }
             position -= 1;
         }
-        Err(first_error.unwrap_or_else(|| {
+        Ok(Err(first_error.unwrap_or_else(|| {
             LayoutError::NotZip("no end of central directory record found".to_string())
-        }))
+        })))
     }
 
     fn read_from_end_record<S: ReadAt + ?Sized>(
@@ -1151,4 +1171,68 @@ pub fn method_name(method: u16) -> &'static str {
 pub fn describe_extra(extra: &[u8]) -> (Vec<ExtraField>, Option<String>) {
     let fields = ExtraFields::parse(extra);
     (fields.fields, fields.malformed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor as IoCursor, Write};
+
+    use super::*;
+
+    fn small_archive() -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(IoCursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default();
+        for name in ["config/a.conf", "config/b.conf"] {
+            writer.start_file(name, options).unwrap();
+            writer.write_all(name.as_bytes()).unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    fn names(layout: &Layout) -> Vec<String> {
+        layout.entries.iter().map(Entry::display_name).collect()
+    }
+
+    #[test]
+    fn end_record_is_found_behind_junk_longer_than_the_first_search() {
+        let archive = small_archive();
+        for junk in [
+            0,
+            1000,
+            END_SEARCH_FIRST as usize,
+            3 * END_SEARCH_FIRST as usize,
+        ] {
+            let mut bytes = archive.clone();
+            bytes.extend(std::iter::repeat_n(0x5a, junk));
+            let layout = Layout::read(&bytes).unwrap();
+            assert_eq!(names(&layout), ["config/a.conf", "config/b.conf"], "{junk}");
+            assert_eq!(layout.trailing_bytes, junk as u64);
+        }
+    }
+
+    #[test]
+    fn a_false_end_record_near_the_end_gives_way_to_the_real_one() {
+        // A signature in the junk whose directory cannot be decoded, in the
+        // stretch searched first; the real record lies before that stretch.
+        let archive = small_archive();
+        let mut bytes = archive.clone();
+        bytes.extend(std::iter::repeat_n(0u8, 2 * END_SEARCH_FIRST as usize));
+        let mut fake = END_SIGNATURE.to_le_bytes().to_vec();
+        fake.extend([0, 0, 0, 0, 1, 0, 1, 0]);
+        fake.extend(1000u32.to_le_bytes());
+        fake.extend(5u32.to_le_bytes());
+        fake.extend([0, 0]);
+        bytes.extend(&fake);
+        bytes.extend(std::iter::repeat_n(0u8, 100));
+        let layout = Layout::read(&bytes).unwrap();
+        assert_eq!(names(&layout), ["config/a.conf", "config/b.conf"]);
+        assert_eq!(layout.trailing_bytes, (bytes.len() - archive.len()) as u64);
+    }
+
+    #[test]
+    fn junk_longer_than_the_whole_search_is_not_a_zip() {
+        let mut bytes = small_archive();
+        bytes.extend(std::iter::repeat_n(0u8, END_SEARCH_WINDOW as usize));
+        assert!(matches!(Layout::read(&bytes), Err(LayoutError::NotZip(_))));
+    }
 }
