@@ -138,11 +138,18 @@ fn parse_line(line: &[u8]) -> Result<ListedFile, String> {
 fn parse_hash(digits: &[u8]) -> Option<[u8; 32]> {
     let mut hash = [0u8; 32];
     for (slot, pair) in hash.iter_mut().zip(digits.chunks_exact(2)) {
-        let high = char::from(pair[0]).to_digit(16)?;
-        let low = char::from(pair[1]).to_digit(16)?;
-        *slot = u8::try_from(high * 16 + low).ok()?;
+        *slot = hex_digit(pair[0])? << 4 | hex_digit(pair[1])?;
     }
     Some(hash)
+}
+
+fn hex_digit(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
 }
 
 fn unescape(bytes: &[u8]) -> Result<Vec<u8>, String> {
