@@ -11,6 +11,7 @@
 //! guarantee is only that everything is on disk before the swap.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry as Slot;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -84,6 +85,10 @@ pub fn stage(
     // that a file and a folder of the same name fail as they would one by
     // one.
     let mut files: Vec<PlannedFile<'_>> = Vec::new();
+    // The folder of the file before, as its name has it (the top folder
+    // names the tree): files of one folder usually follow each other, and
+    // once a folder is made, a file after it can fail only on its own name.
+    let mut last_folder: Option<&str> = None;
     for entry in &layout.entries {
         let Some(name) = entry.name() else { continue };
         let Some(tree) = trees.iter().find(|tree| tree.place == Place::of(name)) else {
@@ -99,15 +104,24 @@ pub fn stage(
                 folder_modes.push((target, mode.unwrap_or(0o755)));
             }
             EntryKind::File => {
-                if let Some(parent) = relative.parent() {
-                    made.ensure_folders(&tree.staging, parent, fs)?;
+                let folder = name.rsplit_once('/').map_or("", |(folder, _)| folder);
+                if last_folder != Some(folder) {
+                    if let Some(parent) = relative.parent() {
+                        made.ensure_folders(&tree.staging, parent, fs)?;
+                    }
+                    last_folder = Some(folder);
                 }
-                if made.kinds.contains_key(&target) {
-                    let exists =
-                        std::io::Error::from_raw_os_error(rustix::io::Errno::EXIST.raw_os_error());
-                    return Err(failed(ApiError::CreateFile, &target, exists, false));
+                match made.kinds.entry(target.clone()) {
+                    Slot::Occupied(_) => {
+                        let exists = std::io::Error::from_raw_os_error(
+                            rustix::io::Errno::EXIST.raw_os_error(),
+                        );
+                        return Err(failed(ApiError::CreateFile, &target, exists, false));
+                    }
+                    Slot::Vacant(slot) => {
+                        slot.insert(MadeKind::File);
+                    }
                 }
-                made.kinds.insert(target.clone(), MadeKind::File);
                 files.push(PlannedFile {
                     index: entry.index,
                     name,
