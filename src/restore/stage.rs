@@ -14,8 +14,6 @@ use std::collections::HashMap;
 use std::collections::hash_map::Entry as Slot;
 use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use chrono::{Local, NaiveDate, TimeZone};
@@ -55,11 +53,9 @@ pub struct StageCounts {
 /// Extracts every entry of `trees`' places into their staging folders, which
 /// must not exist yet.
 ///
-/// Places are planned first, in entry order; then the files are written on
-/// every core, each folder made right before the first file in it; then
-/// the folders that hold no file are made, folders get their modes, and one
-/// sync of each staging tree's file system puts everything on disk before
-/// anything is swapped.
+/// Folders are made first, in entry order; then the files are written on
+/// every core; then folders get their modes, and one sync of each staging
+/// tree's file system puts everything on disk before anything is swapped.
 ///
 /// # Errors
 /// `Failed to create folder:`, `Failed to create file:` or `Failed to unzip
@@ -79,24 +75,20 @@ pub fn stage(
     for tree in trees {
         fs.create_folder(&tree.staging)
             .map_err(|error| failed(ApiError::CreateFolder, &tree.staging, error, false))?;
-        made.add_folder(tree.staging.clone(), None, true);
+        made.folders.push(tree.staging.clone());
+        made.kinds.insert(tree.staging.clone(), MadeKind::Folder);
         // The tree's own mode when the archive has no entry for its folder.
         folder_modes.push((tree.staging.clone(), 0o755));
     }
 
-    // Places, in entry order; each file's place is claimed as it comes, so
+    // Folders, in entry order; each file's place is claimed as it comes, so
     // that a file and a folder of the same name fail as they would one by
-    // one. The folders are only planned here: each is made by the worker
-    // that first needs it, right before that file, as a one-by-one
-    // extraction would. Made all at once, ext4 puts every folder in one
-    // block group, which their files soon fill; the rest of the files then
-    // spread over hundreds of groups, and each group's inode bitmap is a
-    // disk read while a file waits.
+    // one.
     let mut files: Vec<PlannedFile<'_>> = Vec::new();
     // The folder of the file before, as its name has it (the top folder
     // names the tree): files of one folder usually follow each other, and
     // once a folder is made, a file after it can fail only on its own name.
-    let mut last_folder: Option<(&str, Option<usize>)> = None;
+    let mut last_folder: Option<&str> = None;
     for entry in &layout.entries {
         let Some(name) = entry.name() else { continue };
         let Some(tree) = trees.iter().find(|tree| tree.place == Place::of(name)) else {
@@ -108,22 +100,17 @@ pub fn stage(
 
         match entry.kind() {
             EntryKind::Directory => {
-                made.plan_folders(&tree.staging, &relative)?;
+                made.ensure_folders(&tree.staging, &relative, fs)?;
                 folder_modes.push((target, mode.unwrap_or(0o755)));
             }
             EntryKind::File => {
-                let folder_name = name.rsplit_once('/').map_or("", |(folder, _)| folder);
-                let folder = match last_folder {
-                    Some((last, folder)) if last == folder_name => folder,
-                    _ => {
-                        let folder = match relative.parent() {
-                            Some(parent) => made.plan_folders(&tree.staging, parent)?,
-                            None => None,
-                        };
-                        last_folder = Some((folder_name, folder));
-                        folder
+                let folder = name.rsplit_once('/').map_or("", |(folder, _)| folder);
+                if last_folder != Some(folder) {
+                    if let Some(parent) = relative.parent() {
+                        made.ensure_folders(&tree.staging, parent, fs)?;
                     }
-                };
+                    last_folder = Some(folder);
+                }
                 match made.kinds.entry(target.clone()) {
                     Slot::Occupied(_) => {
                         let exists = std::io::Error::from_raw_os_error(
@@ -138,7 +125,6 @@ pub fn stage(
                 files.push(PlannedFile {
                     index: entry.index,
                     name,
-                    folder,
                     target,
                     mode: mode.unwrap_or(0o644),
                     expected: hashes.get(name).copied(),
@@ -164,20 +150,13 @@ pub fn stage(
             *slot = Some(file);
         }
     }
-    let folders = FolderMaker {
-        folders: &made.folders,
-        lock: Mutex::new(()),
-    };
     let sizes = for_each_entry(
         archive,
         layout,
         &selected,
         worker_count(),
         |reader, source, entry| match plan_of.get(entry.index).copied().flatten() {
-            Some(file) => {
-                folders.make(file.folder, fs)?;
-                extract_file(reader, source, entry, file, fs)
-            }
+            Some(file) => extract_file(reader, source, entry, file, fs),
             None => Ok(0),
         },
         // Meanwhile the disk catches up with what is written, so that the
@@ -194,11 +173,7 @@ pub fn stage(
         counts.files += 1;
     }
 
-    // Folders that hold no file, then folder modes deepest first, then
-    // everything on disk before the swap.
-    for index in 0..made.folders.len() {
-        folders.make(Some(index), fs)?;
-    }
+    // Folder modes deepest first, then everything on disk before the swap.
     folder_modes.sort_by_key(|(path, _)| std::cmp::Reverse(path.components().count()));
     for (path, mode) in &folder_modes {
         fs.set_mode(path, *mode)
@@ -216,66 +191,38 @@ pub fn stage(
 struct PlannedFile<'a> {
     index: usize,
     name: &'a str,
-    /// The folder it goes in, by index in [`Made::folders`]; `None` for the
-    /// top of a staging folder, which is made before the plan.
-    folder: Option<usize>,
     target: PathBuf,
     mode: u32,
     expected: Option<[u8; 32]>,
 }
 
-/// What staging plans to make. The staging folders are new, so this is all
-/// they will hold.
+/// What staging made so far. The staging folders are new, so this is all
+/// they hold.
 #[derive(Default)]
 struct Made {
     kinds: HashMap<PathBuf, MadeKind>,
-    /// Every folder, each after the one it is in.
-    folders: Vec<PlannedFolder>,
+    folders: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum MadeKind {
-    /// A folder, by index in [`Made::folders`].
-    Folder(usize),
+    Folder,
     File,
 }
 
-/// A folder to make.
-struct PlannedFolder {
-    path: PathBuf,
-    /// The folder it is in, when that is planned too.
-    parent: Option<usize>,
-    made: AtomicBool,
-}
-
 impl Made {
-    fn add_folder(&mut self, path: PathBuf, parent: Option<usize>, made: bool) -> usize {
-        let index = self.folders.len();
-        self.kinds.insert(path.clone(), MadeKind::Folder(index));
-        self.folders.push(PlannedFolder {
-            path,
-            parent,
-            made: AtomicBool::new(made),
-        });
-        index
-    }
-
-    /// Plans each missing folder of `relative` under `root`; answers the
-    /// deepest, or `None` when `relative` is empty.
-    fn plan_folders(
+    /// Creates each missing folder of `relative` under `root`.
+    fn ensure_folders(
         &mut self,
         root: &Path,
         relative: &Path,
-    ) -> Result<Option<usize>, RestoreError> {
+        fs: &RestoreFs,
+    ) -> Result<(), RestoreError> {
         let mut path = root.to_path_buf();
-        let mut folder = self.kinds.get(root).and_then(|kind| match kind {
-            MadeKind::Folder(index) => Some(*index),
-            MadeKind::File => None,
-        });
         for component in relative.components() {
             path.push(component);
-            folder = Some(match self.kinds.get(&path) {
-                Some(MadeKind::Folder(index)) => *index,
+            match self.kinds.get(&path) {
+                Some(MadeKind::Folder) => {}
                 Some(MadeKind::File) => {
                     return Err(RestoreError::Failed {
                         error: ApiError::CreateFolder,
@@ -283,47 +230,13 @@ impl Made {
                         archive_at_fault: true,
                     });
                 }
-                None => self.add_folder(path.clone(), folder, false),
-            });
-        }
-        Ok(folder)
-    }
-}
-
-/// Makes planned folders when they are first needed, from any worker.
-struct FolderMaker<'a> {
-    folders: &'a [PlannedFolder],
-    /// Held while folders are made, so that each is made once and after the
-    /// one it is in.
-    lock: Mutex<()>,
-}
-
-impl FolderMaker<'_> {
-    /// Makes the folder `index` and those it is in, where not made yet.
-    fn make(&self, index: Option<usize>, fs: &RestoreFs) -> Result<(), RestoreError> {
-        let is_made = |index: usize| {
-            self.folders
-                .get(index)
-                .is_none_or(|folder| folder.made.load(Ordering::Acquire))
-        };
-        let Some(index) = index.filter(|index| !is_made(*index)) else {
-            return Ok(());
-        };
-        let _held = self.lock.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut missing = Vec::new();
-        let mut next = Some(index);
-        while let Some(index) = next.filter(|index| !is_made(*index)) {
-            missing.push(index);
-            next = self.folders.get(index).and_then(|folder| folder.parent);
-        }
-        for folder in missing
-            .iter()
-            .rev()
-            .filter_map(|index| self.folders.get(*index))
-        {
-            fs.create_folder(&folder.path)
-                .map_err(|error| failed(ApiError::CreateFolder, &folder.path, error, false))?;
-            folder.made.store(true, Ordering::Release);
+                None => {
+                    fs.create_folder(&path)
+                        .map_err(|error| failed(ApiError::CreateFolder, &path, error, false))?;
+                    self.kinds.insert(path.clone(), MadeKind::Folder);
+                    self.folders.push(path.clone());
+                }
+            }
         }
         Ok(())
     }
