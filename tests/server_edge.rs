@@ -971,3 +971,46 @@ fn the_privacy_check_catches_a_path() {
     let leaked = format!("{{\"error\": \"{}\"}}", server.data_dir().display());
     assert_private(&server, leaked.as_bytes());
 }
+
+/// A request refused for its missing hash is answered without its body
+/// being read, and when it has one the answer says the connection closes:
+/// a client that kept it would send its next request on a connection the
+/// server drops. A refused request without a body keeps the connection.
+#[test]
+fn a_refused_request_with_a_body_closes_the_connection() {
+    let server = TestServer::start();
+    let mut stream = connect(&server, Duration::from_secs(20));
+    let refused = "PUT /api/v1/backups/restore HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 16\r\n\r\n";
+    stream.write_all(refused.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream);
+    answer.refused(401, "Not authorized");
+    assert!(
+        answer
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
+        "{}",
+        answer.head
+    );
+    assert!(closed_within(&mut stream, Duration::from_secs(10)).is_some());
+
+    let mut stream = connect(&server, Duration::from_secs(20));
+    let refused = "GET /api/v1/backups HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    stream.write_all(refused.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream);
+    answer.refused(401, "Not authorized");
+    assert!(
+        !answer
+            .head
+            .to_ascii_lowercase()
+            .contains("connection: close"),
+        "{}",
+        answer.head
+    );
+    stream
+        .write_all(head(&server, "GET", "/api/v1/backups", "").as_bytes())
+        .unwrap();
+    let answer = read_answer(&mut stream);
+    assert_eq!(answer.status, 200, "{}", answer.head);
+}

@@ -325,16 +325,32 @@ async fn method_not_allowed() -> Failure {
 /// Every request needs a valid access hash from an address it is bound to.
 async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let Some(client) = request::client_address(&request, &state.trusted_proxies) else {
-        return Failure::not_authorized().into_response();
+        return not_authorized(request);
     };
     let cookie = request::access_hash(request.headers());
     match state.authorize(&cookie, client) {
         Ok(_) => next.run(request).await,
         Err(reason) => {
             tracing::info!(client = %client, "refused: {reason}");
-            Failure::not_authorized().into_response()
+            not_authorized(request)
         }
     }
+}
+
+/// Answers `Not authorized` without reading anything of the request beyond
+/// its head. The HTTP layer keeps a connection for the next request only
+/// when this one was read to its end, so a request that has a body is
+/// answered with `Connection: close`: a client that kept the connection
+/// would send its next request on one the server has dropped.
+fn not_authorized(request: Request) -> Response {
+    let mut response = Failure::not_authorized().into_response();
+    if request::may_have_body(request.headers()) {
+        response.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
+    response
 }
 
 /// Error answers, whoever made them, with the server's folders replaced by

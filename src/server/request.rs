@@ -138,6 +138,13 @@ pub enum AccessCookie {
     Given(String),
 }
 
+/// Whether a request with these headers may have a body: one declared
+/// longer than nothing, sent in chunks, or of a length that cannot be read.
+pub fn may_have_body(headers: &HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || (headers.contains_key(header::CONTENT_LENGTH) && declared_length(headers) != Some(0))
+}
+
 /// The `access_hash` cookie of a request.
 pub fn access_hash(headers: &HeaderMap) -> AccessCookie {
     access_hash_in(
