@@ -203,60 +203,6 @@ fn a_name_mismatch_names_both_files() {
     );
 }
 
-/// A file that is in the archive twice and named twice in the list, both
-/// in the same order: the list's repetition is still reported, beside the
-/// archive's duplicate name.
-#[test]
-fn a_repeated_file_in_list_order_is_a_list_duplicate() {
-    let mut members = sample_members();
-    let name = "config/clients/bob.conf";
-    let data = members
-        .iter()
-        .find(|member| member.name == name)
-        .map(|member| member.data.clone())
-        .unwrap();
-    let mut list = members[0].data.clone();
-    list.extend_from_slice(list_line(name, &data).as_bytes());
-    set_data(&mut members, "filelist.sha256", &list);
-    // The zip writer refuses a name twice: the copy gets a name of the same
-    // length, changed back in the written bytes.
-    let stand_in = "config/clients/bob.conX";
-    members.push(Member {
-        name: stand_in.to_string(),
-        data,
-    });
-    let mut bytes = write_zip(&members);
-    let mut renamed = 0;
-    let mut at = 0;
-    while let Some(found) = bytes[at..]
-        .windows(stand_in.len())
-        .position(|window| window == stand_in.as_bytes())
-    {
-        let start = at + found;
-        bytes[start..start + name.len()].copy_from_slice(name.as_bytes());
-        renamed += 1;
-        at = start + name.len();
-    }
-    assert_eq!(
-        renamed, 2,
-        "the stand-in name is in one local and one central header"
-    );
-
-    let report = verify_invalid(&bytes, &[]);
-    let message = message_of(&report, "file-list-duplicate");
-    assert!(message.contains(name) && message.contains('2'), "{message}");
-    message_of(&report, "duplicate-name");
-    let codes: Vec<String> = problems(&report)
-        .into_iter()
-        .map(|(code, _)| code)
-        .collect();
-    assert!(
-        !codes.contains(&"file-count-mismatch".to_string())
-            && !codes.contains(&"file-name-mismatch".to_string()),
-        "{codes:?}"
-    );
-}
-
 /// Names that carry terminal commands or direction overrides reach a
 /// person's terminal escaped: the human report and the error lines show
 /// `\u{1b}` and `\u{202e}`, never the characters themselves.
