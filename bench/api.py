@@ -62,6 +62,10 @@ def fill_backups(binary, work, count, size_mib):
         chunk = os.urandom(1 << 20)
         for _ in range(size_mib):
             handle.write(chunk)
+        # Written back now, so the writeback does not run under the
+        # downloads being timed.
+        handle.flush()
+        os.fsync(handle.fileno())
     return data, backups, large
 
 

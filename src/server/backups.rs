@@ -14,12 +14,12 @@ use chrono::{DateTime, Local, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use http_body_util::BodyExt;
 use serde::Serialize;
-use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-use tokio_util::io::ReaderStream;
+use tokio::io::AsyncWriteExt;
 
 use super::AppState;
 use super::edge::{body_failure, declared_length, task_failure, too_large};
 use super::envelope::{Failure, success};
+use super::file_body::FileBody;
 use super::request::Parameters;
 use crate::catalogue::ApiError;
 use crate::create::{CreateError, CreateOptions, Destination, create_backup};
@@ -27,10 +27,11 @@ use crate::format::BackupName;
 use crate::ftp::{FtpSettings, TlsTrust, upload_with_trust};
 use crate::verify::{Severity, VerifyOptions, verify_path};
 
-/// The pieces a download is read and sent in. Smaller pieces cost
-/// throughput (64 KiB gave 40% of nginx's on a 1 GiB download, 256 KiB
-/// 61%); with the allocator's arenas capped (see `puqbackup serve`), memory
-/// under load stays flat with these.
+/// The pieces a download is read and sent in, one read ahead of the piece
+/// being sent. 64 KiB pieces gave 40% of nginx's throughput on a 1 GiB
+/// download; 256 KiB pieces 0.67x to 0.71x, and 1 MiB pieces no more and
+/// less steadily. With the allocator's arenas capped (see `puqbackup
+/// serve`), memory under load stays flat with these.
 const DOWNLOAD_CHUNK: usize = 256 * 1024;
 
 /// One backup as the list shows it.
@@ -371,7 +372,7 @@ pub async fn download(
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let mut file = match tokio::fs::File::open(&path).await {
+    let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,
         Err(_) => {
             return Failure::new(StatusCode::NOT_FOUND, ApiError::NoSuchBackup.text())
@@ -400,12 +401,10 @@ pub async fn download(
         }
     };
     let count = if length == 0 { 0 } else { end - start + 1 };
-    if start > 0 && file.seek(std::io::SeekFrom::Start(start)).await.is_err() {
-        return Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the backup")
-            .into_response();
-    }
-    let body = Body::from_stream(ReaderStream::with_capacity(
-        file.take(count),
+    let body = Body::new(FileBody::new(
+        file.into_std().await,
+        start,
+        count,
         DOWNLOAD_CHUNK,
     ));
 

@@ -12,6 +12,7 @@ pub mod backup_settings;
 mod backups;
 pub mod edge;
 pub mod envelope;
+mod file_body;
 pub mod limit;
 mod operations;
 pub mod redact;
