@@ -22,10 +22,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::{Scope, Thread};
 
-use flate2::{Compress, Compression};
 use sha2::{Digest, Sha256};
 
-use super::{CreateError, open_source, pieces};
+use super::pieces::WholeFiles;
+use super::{CreateError, open_source};
 
 /// How many bytes of answers one worker may hold for the writer.
 const HELD_PER_WORKER: usize = 8 << 20;
@@ -165,7 +165,7 @@ fn cost(prepared: &Prepared) -> usize {
 /// A worker: prepares each file it is given until its queue closes, the
 /// writer stops listening or a file fails.
 fn prepare_all(sources: &Receiver<PathBuf>, level: u32, answers: &Sender<Answer>, lane: &Lane) {
-    let mut compress = Compress::new(Compression::new(level.min(9)), false);
+    let mut compress = WholeFiles::new(level);
     let mut buffer = Vec::new();
     for source in sources {
         let answer = prepare(&source, &mut compress, &mut buffer);
@@ -185,7 +185,7 @@ fn prepare_all(sources: &Receiver<PathBuf>, level: u32, answers: &Sender<Answer>
 
 fn prepare(
     source: &Path,
-    compress: &mut Compress,
+    compress: &mut WholeFiles,
     buffer: &mut Vec<u8>,
 ) -> Result<Prepared, CreateError> {
     let read_error = |error| CreateError::Read {
@@ -200,7 +200,7 @@ fn prepare(
         )));
     }
     let bytes = &buffer[..length];
-    let deflated = pieces::deflate_whole(compress, bytes).map_err(read_error)?;
+    let deflated = compress.deflate(bytes).map_err(read_error)?;
     Ok(Prepared {
         deflated,
         crc32: crc32fast::hash(bytes),
