@@ -1014,3 +1014,59 @@ fn a_refused_request_with_a_body_closes_the_connection() {
     let answer = read_answer(&mut stream);
     assert_eq!(answer.status, 200, "{}", answer.head);
 }
+
+/// Any answer given before the request's body was read to its end says
+/// that the connection closes: a path over the limit, a form declared over
+/// its limit, a body sent to an unknown path or with a method the path does
+/// not take. A body that was read whole, even one then refused, keeps the
+/// connection.
+#[test]
+fn answers_before_the_body_is_read_close_the_connection() {
+    let server = TestServer::start();
+    let form = "Content-Type: application/x-www-form-urlencoded\r\n";
+    let long_path = format!("/api/v1/backups/config?{}", "a".repeat(9000));
+    for (method, path, extra, status) in [
+        ("PUT", long_path.as_str(), "Content-Length: 16\r\n", 414),
+        (
+            "PUT",
+            "/api/v1/backups/config",
+            "Content-Length: 100000000\r\n",
+            413,
+        ),
+        ("POST", "/api/v1/nowhere", "Content-Length: 16\r\n", 404),
+        (
+            "PATCH",
+            "/api/v1/backups/config",
+            "Content-Length: 16\r\n",
+            405,
+        ),
+    ] {
+        let mut stream = connect(&server, Duration::from_secs(20));
+        let request = head(&server, method, path, &format!("{form}{extra}"));
+        stream.write_all(request.as_bytes()).unwrap();
+        let answer = read_answer(&mut stream);
+        assert_eq!(answer.status, status, "{method} {status}: {}", answer.head);
+        let head = answer.head.to_ascii_lowercase();
+        assert!(
+            head.contains("connection: close"),
+            "{method} {status}: {head}"
+        );
+        assert!(closed_within(&mut stream, Duration::from_secs(10)).is_some());
+    }
+
+    // Read whole, then refused for what it says: the connection stays.
+    let mut stream = connect(&server, Duration::from_secs(20));
+    let body = "every_hour=maybe";
+    let extra = format!("{form}Content-Length: {}\r\n", body.len());
+    let request = head(&server, "PUT", "/api/v1/backups/config", &extra) + body;
+    stream.write_all(request.as_bytes()).unwrap();
+    let answer = read_answer(&mut stream);
+    assert_eq!(answer.status, 400, "{}", answer.head);
+    let head_text = answer.head.to_ascii_lowercase();
+    assert!(!head_text.contains("connection: close"), "{head_text}");
+    stream
+        .write_all(head(&server, "GET", "/api/v1/backups", "").as_bytes())
+        .unwrap();
+    let answer = read_answer(&mut stream);
+    assert_eq!(answer.status, 200, "{}", answer.head);
+}

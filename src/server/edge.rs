@@ -5,7 +5,9 @@
 //!   [`MAX_HEADER_BYTES`] are answered `414` and `431` in the envelope;
 //! - every request body is a [`TimedBody`]: a body that pauses longer than
 //!   the body timeout fails, and the request is answered `408`;
-//! - every request runs as a task of its own ([`run_detached`]).
+//! - every request runs as a task of its own ([`run_detached`]);
+//! - the answer to a request whose body was not read whole says that the
+//!   connection closes ([`close_unread`]).
 //!
 //! The header read timeout itself is the HTTP layer's (see
 //! [`super::run`]): a client that does not finish its headers in time has
@@ -15,12 +17,13 @@ use std::error::Error;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body::{Frame, SizeHint};
@@ -189,6 +192,62 @@ pub async fn limit_heads(request: Request, next: Next) -> Response {
         .into_response();
     }
     next.run(request).await
+}
+
+/// Says `Connection: close` on the answer to a request whose body was not
+/// read to its end. The HTTP layer keeps a connection for the next request
+/// only when this one was read whole, and drops it without saying so
+/// otherwise: a client that kept it would send its next request on a
+/// connection the server has dropped. Refusals answered before the body
+/// (access, limits, unknown paths) are such answers.
+pub async fn close_unread(request: Request, next: Next) -> Response {
+    if !super::request::may_have_body(request.headers()) {
+        return next.run(request).await;
+    }
+    let finished = Arc::new(AtomicBool::new(false));
+    let request = request.map(|body| {
+        Body::new(WatchedBody {
+            inner: body,
+            finished: Arc::clone(&finished),
+        })
+    });
+    let mut response = next.run(request).await;
+    if !finished.load(Ordering::Acquire) {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
+}
+
+/// A request body that records when it has been read to its end.
+struct WatchedBody {
+    inner: Body,
+    finished: Arc<AtomicBool>,
+}
+
+impl http_body::Body for WatchedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(context);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.finished.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
 
 /// Puts the body timeout on the request's body, and tells extractors what

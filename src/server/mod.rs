@@ -277,7 +277,8 @@ fn write_sample_configuration(config_dir: &Path) -> Result<(), ServerError> {
 }
 
 /// The HTTP application. Around the endpoints, from the outside in: the
-/// log line, the limits on the request's head, the redaction of error
+/// log line, the closing of connections whose request was not read whole,
+/// the limits on the request's head, the redaction of error
 /// answers, the access check, the body timeout, and a task of its own for
 /// each request (see [`edge`]).
 pub fn router(state: Arc<AppState>) -> Router {
@@ -308,6 +309,7 @@ pub fn router(state: Arc<AppState>) -> Router {
             redact_failures,
         ))
         .layer(middleware::from_fn(edge::limit_heads))
+        .layer(middleware::from_fn(edge::close_unread))
         .layer(middleware::from_fn_with_state(state.clone(), log_request))
         .with_state(state)
 }
@@ -326,32 +328,22 @@ async fn method_not_allowed() -> Failure {
 /// Every request needs a valid access hash from an address it is bound to.
 async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let Some(client) = request::client_address(&request, &state.trusted_proxies) else {
-        return not_authorized(request);
+        return not_authorized();
     };
     let cookie = request::access_hash(request.headers());
     match state.authorize(&cookie, client) {
         Ok(_) => next.run(request).await,
         Err(reason) => {
             tracing::info!(client = %client, "refused: {reason}");
-            not_authorized(request)
+            not_authorized()
         }
     }
 }
 
 /// Answers `Not authorized` without reading anything of the request beyond
-/// its head. The HTTP layer keeps a connection for the next request only
-/// when this one was read to its end, so a request that has a body is
-/// answered with `Connection: close`: a client that kept the connection
-/// would send its next request on one the server has dropped.
-fn not_authorized(request: Request) -> Response {
-    let mut response = Failure::not_authorized().into_response();
-    if request::may_have_body(request.headers()) {
-        response.headers_mut().insert(
-            axum::http::header::CONNECTION,
-            axum::http::HeaderValue::from_static("close"),
-        );
-    }
-    response
+/// its head ([`edge::close_unread`] then says that the connection closes).
+fn not_authorized() -> Response {
+    Failure::not_authorized().into_response()
 }
 
 /// Error answers, whoever made them, with the server's folders replaced by
