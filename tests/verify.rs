@@ -281,6 +281,57 @@ fn a_flipped_byte_in_deflated_data_is_reported() {
     }
 }
 
+/// Damage in the file list's own data is reported by the list check, which
+/// cannot read the list, and again by the data check of its entry.
+/// The two read it once between them when it reads to its end (stored, as
+/// this tool writes it), and the data check reads it again when it does
+/// not (deflated, with the stream broken).
+#[test]
+fn damage_in_the_file_list_is_reported_by_the_list_and_the_data_checks() {
+    let config = Tree::new();
+    for index in 0..300 {
+        config.file(&format!("peers/{index}.conf"), format!("peer {index}\n"));
+    }
+    let stored = archive_bytes(config.path());
+    let deflated = write_zip(&members(&stored));
+    for (pristine, method, codes) in [
+        (stored, 0, ["crc-mismatch"].as_slice()),
+        (
+            deflated,
+            8,
+            ["crc-mismatch", "data-corrupt", "size-mismatch"].as_slice(),
+        ),
+    ] {
+        let layout = Layout::read(pristine.as_slice()).unwrap();
+        let list = layout
+            .entries
+            .iter()
+            .find(|entry| entry.central.name == b"filelist.sha256")
+            .unwrap();
+        assert_eq!(list.central.method, method);
+        let start = list.data_offset().unwrap() as usize;
+        let length = list.central.compressed_size as usize;
+        for at in [start + length / 2, start + length - 3] {
+            let mut bytes = pristine.clone();
+            bytes[at] ^= 0x55;
+            let report = verify_invalid(&bytes, &[]);
+            let on_list: Vec<(String, String)> = problems(&report)
+                .into_iter()
+                .filter(|(_, message)| message.contains("`filelist.sha256`"))
+                .collect();
+            // The list check's problem, then at least one of the data's.
+            assert!(on_list.len() >= 2, "{report:#}");
+            assert!(codes.contains(&on_list[0].0.as_str()), "{report:#}");
+            assert!(
+                on_list[1..]
+                    .iter()
+                    .any(|(code, _)| codes.contains(&code.as_str())),
+                "{report:#}"
+            );
+        }
+    }
+}
+
 /// Changed content with a correct CRC but the old hash in the list is
 /// `hash-mismatch`: the SHA-256 is checked, not only the CRC.
 #[test]

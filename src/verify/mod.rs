@@ -270,6 +270,7 @@ pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
             layout: &layout,
             options,
             report,
+            list_digest: None,
         };
         let duplicates = duplicate_names(&layout);
         let list = checker.check_list(&files, duplicates.is_empty());
@@ -279,18 +280,36 @@ pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
         let metadata = checker.report.problems.split_off(before);
         (checker, list, hazards, metadata)
     };
-    let ((mut checker, list, hazards, metadata), results) = if plan.selected.is_empty() {
+    // The checks read the file list whole, with its CRC-32 and SHA-256:
+    // the data workers leave it to them rather than inflate it twice.
+    let list_at = file_list_entry(&layout)
+        .and_then(|list| Some((list, plan.selected.binary_search(&list.index).ok()?)));
+    let mut for_workers = plan.selected.clone();
+    if let Some((_, position)) = list_at {
+        for_workers.remove(position);
+    }
+    let ((mut checker, list, hazards, metadata), mut results) = if plan.selected.is_empty() {
         (structure(), Vec::new())
     } else {
         std::thread::scope(|scope| {
             let structure = scope.spawn(structure);
-            let results = read_data(source, &layout, &plan.selected, progress, total);
+            let counted = list_at.map_or(0, |(list, _)| list.central.uncompressed_size);
+            let results = read_data(source, &layout, &for_workers, progress, (counted, total));
             match structure.join() {
                 Ok(structure) => (structure, results),
                 Err(panic) => std::panic::resume_unwind(panic),
             }
         })
     };
+    if let Some((entry, position)) = list_at {
+        // Read again only when the checks could not read it to its end,
+        // for the data's own verdict.
+        let result = match checker.list_digest.take() {
+            Some(digest) => Ok(digest),
+            None => read_entry(source, entry, |_| Ok(())),
+        };
+        results.insert(position, Some(result));
+    }
 
     let mut listed_hashes = ListedHashes::new(list.as_ref().map_or(&[], |list| &list.files));
     checker.judge_data(&plan, results, &mut listed_hashes);
@@ -390,19 +409,27 @@ fn select_data(layout: &Layout, options: &VerifyOptions) -> DataPlan {
     plan
 }
 
+/// The entry the checks read as the file list: the first of its name.
+fn file_list_entry(layout: &Layout) -> Option<&Entry> {
+    layout
+        .entries
+        .iter()
+        .find(|entry| entry.central.name == FILE_LIST_NAME.as_bytes())
+}
+
 /// What reading one entry to its end gave.
 type DataResult = Option<Result<EntryDigest, EntryReadError>>;
 
 /// Reads every selected entry to its end, spread over the cores, reporting
-/// progress from this thread.
+/// progress from this thread, from `counted` bytes read elsewhere.
 fn read_data<S: ReadAt + Sync + ?Sized>(
     source: &S,
     layout: &Layout,
     selected: &[usize],
     progress: Progress<'_>,
-    total: u64,
+    (counted, total): (u64, u64),
 ) -> Vec<DataResult> {
-    let done = AtomicU64::new(0);
+    let done = AtomicU64::new(counted);
     for_each_entry(
         source,
         layout,
@@ -424,6 +451,8 @@ struct Checker<'a, S: ReadAt + Sync + ?Sized> {
     layout: &'a Layout,
     options: &'a VerifyOptions,
     report: Report,
+    /// What reading the file list to its end gave, when the checks read it.
+    list_digest: Option<EntryDigest>,
 }
 
 impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
@@ -431,8 +460,9 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
         self.report.problems.push(problem);
     }
 
-    /// Reads a small entry whole; answers `None` after reporting why not.
-    fn read_small(&mut self, entry: &Entry, limit: u64) -> Option<Vec<u8>> {
+    /// Reads a small entry whole: its bytes, or `None` after reporting why
+    /// not; and what reading it to its end gave, when it was read.
+    fn read_small(&mut self, entry: &Entry, limit: u64) -> (Option<Vec<u8>>, Option<EntryDigest>) {
         let name = entry.display_name();
         if entry.central.uncompressed_size > limit {
             self.push(
@@ -445,7 +475,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 )
                 .at(&name),
             );
-            return None;
+            return (None, None);
         }
         let mut content =
             Vec::with_capacity(usize::try_from(entry.central.uncompressed_size).unwrap_or(0));
@@ -453,8 +483,8 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             content.extend_from_slice(chunk);
             Ok(())
         }) {
-            Ok(digest) if digest.crc32 == entry.central.crc32 => Some(content),
-            Ok(_) => {
+            Ok(digest) if digest.crc32 == entry.central.crc32 => (Some(content), Some(digest)),
+            Ok(digest) => {
                 self.push(
                     Problem::new(
                         ProblemCode::CrcMismatch,
@@ -462,12 +492,12 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                     )
                     .at(&name),
                 );
-                None
+                (None, Some(digest))
             }
             Err(error) => {
                 let problem = self.read_problem(&name, &error);
                 self.push(problem);
-                None
+                (None, None)
             }
         }
     }
@@ -486,12 +516,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
     }
 
     fn read_file_list(&mut self) -> Option<FileList> {
-        let layout = self.layout;
-        let Some(entry) = layout
-            .entries
-            .iter()
-            .find(|entry| entry.central.name == FILE_LIST_NAME.as_bytes())
-        else {
+        let Some(entry) = file_list_entry(self.layout) else {
             self.push(Problem::new(
                 ProblemCode::FileListMissing,
                 format!("the archive holds no `{FILE_LIST_NAME}`"),
@@ -505,7 +530,9 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             ));
             return None;
         }
-        let bytes = self.read_small(entry, MAX_LIST_SIZE)?;
+        let (bytes, digest) = self.read_small(entry, MAX_LIST_SIZE);
+        self.list_digest = digest;
+        let bytes = bytes?;
         let (list, errors) = FileList::parse(&bytes);
         let shown = errors.len().min(NAMES_SHOWN);
         for error in &errors[..shown] {
@@ -1053,7 +1080,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
         if entry.is_encrypted() || !matches!(entry.central.method, 0 | 8) {
             return;
         }
-        let Some(bytes) = self.read_small(entry, MAX_METADATA_SIZE) else {
+        let (Some(bytes), _) = self.read_small(entry, MAX_METADATA_SIZE) else {
             return;
         };
         let metadata = match Metadata::from_json(&bytes) {
