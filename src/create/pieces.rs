@@ -411,16 +411,21 @@ mod tests {
             let mut usual = Compress::new(Compression::new(level), false);
             for (symbols, text) in files {
                 // Bytes from a few symbols compress; spread out, they do not.
-                let bytes: Vec<u8> = if text {
-                    symbols.iter().map(|symbol| b"[Peer] =\n"[usize::from(*symbol)]).collect()
-                } else {
-                    symbols.iter().enumerate().map(|(at, symbol)| symbol ^ (at as u8).wrapping_mul(97)).collect()
-                };
+                let bytes: Vec<u8> = symbols
+                    .iter()
+                    .enumerate()
+                    .map(|(at, symbol)| match text {
+                        true => b"[Peer] =\n"[usize::from(*symbol)],
+                        false => symbol ^ (at as u8).wrapping_mul(97),
+                    })
+                    .collect();
                 let small = whole.deflate(&bytes).unwrap();
                 let expected = deflate_piece(&mut usual, &[], &bytes, true).unwrap();
                 proptest::prop_assert_eq!(&small, &expected);
                 let mut back = Vec::new();
-                flate2::read::DeflateDecoder::new(small.as_slice()).read_to_end(&mut back).unwrap();
+                flate2::read::DeflateDecoder::new(small.as_slice())
+                    .read_to_end(&mut back)
+                    .unwrap();
                 proptest::prop_assert_eq!(back, bytes);
             }
         }

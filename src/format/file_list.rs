@@ -272,7 +272,11 @@ mod tests {
         /// The hash decoder agrees with the standard library's, digit
         /// for digit, on hashes with and without a stray character.
         #[test]
-        fn decodes_hashes_like_from_str_radix(digits in "[0-9a-fA-F]{64}", stray: u8, at in 0usize..64) {
+        fn decodes_hashes_like_from_str_radix(
+            digits in "[0-9a-fA-F]{64}",
+            stray: u8,
+            at in 0usize..64,
+        ) {
             let mut digits = digits.into_bytes();
             if !stray.is_ascii_hexdigit() {
                 digits[at] = stray;

@@ -29,7 +29,7 @@ use crate::verify::{Severity, VerifyOptions, verify_path};
 
 /// The pieces a download is read and sent in, one read ahead of the piece
 /// being sent. 64 KiB pieces gave 40% of nginx's throughput on a 1 GiB
-/// download; 256 KiB pieces 0.67x to 0.71x, and 1 MiB pieces no more and
+/// download; 256 KiB pieces 0.67x to 0.72x, and 1 MiB pieces no more and
 /// less steadily. With the allocator's arenas capped (see `puqbackup
 /// serve`), memory under load stays flat with these.
 const DOWNLOAD_CHUNK: usize = 256 * 1024;
