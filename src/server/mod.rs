@@ -326,24 +326,20 @@ async fn method_not_allowed() -> Failure {
 }
 
 /// Every request needs a valid access hash from an address it is bound to.
+/// A refusal reads nothing of the request beyond its head
+/// ([`edge::close_unread`] then says that the connection closes).
 async fn authorize(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     let Some(client) = request::client_address(&request, &state.trusted_proxies) else {
-        return not_authorized();
+        return Failure::not_authorized().into_response();
     };
     let cookie = request::access_hash(request.headers());
     match state.authorize(&cookie, client) {
         Ok(_) => next.run(request).await,
         Err(reason) => {
             tracing::info!(client = %client, "refused: {reason}");
-            not_authorized()
+            Failure::not_authorized().into_response()
         }
     }
-}
-
-/// Answers `Not authorized` without reading anything of the request beyond
-/// its head ([`edge::close_unread`] then says that the connection closes).
-fn not_authorized() -> Response {
-    Failure::not_authorized().into_response()
 }
 
 /// Error answers, whoever made them, with the server's folders replaced by
