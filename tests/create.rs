@@ -370,15 +370,31 @@ fn names_verify_would_refuse_are_not_written() {
     }
 }
 
+/// Bytes that deflate cannot shrink, from a fixed seed.
+fn noise(length: usize) -> Vec<u8> {
+    let mut state = 0x9E37_79B9u32;
+    (0..length)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
 /// Every level from 0 to 9 gives an archive that verify calls valid, that
 /// the `zip` crate reads back byte for byte, with files stored at level 0
-/// and deflated above it (empty files are always stored, the metadata always
-/// deflated).
+/// and deflated above it, except those deflate does not shrink (empty files
+/// are always stored, the metadata always deflated).
 #[test]
 fn every_level_writes_an_archive_that_reads_back() {
     let config = sample_config();
     let bulky: Vec<u8> = (0..300_000u32).map(|index| (index % 251) as u8).collect();
     support::write_file(config.path(), "bulky.bin", &bulky);
+    // Noise of the two sizes that are compressed differently.
+    support::write_file(config.path(), "short.noise", &noise(700));
+    support::write_file(config.path(), "long.noise", &noise(40_000));
     for level in 0..=9u8 {
         let out = TempDir::new().unwrap();
         let created = create_json(
@@ -400,21 +416,40 @@ fn every_level_writes_an_archive_that_reads_back() {
             if entry.is_dir() {
                 continue;
             }
+            let mut data = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
             // The format's own files are written the same at every level.
             let expected = if name == "metadata.json" {
                 zip::CompressionMethod::Deflated
-            } else if name == "filelist.sha256" || level == 0 || entry.size() == 0 {
+            } else if name == "filelist.sha256" || level == 0 || data.is_empty() {
                 zip::CompressionMethod::Stored
-            } else {
+            } else if deflated_length(&data, level) < data.len() {
                 zip::CompressionMethod::Deflated
+            } else {
+                zip::CompressionMethod::Stored
             };
             assert_eq!(entry.compression(), expected, "level {level}: `{name}`");
-            let mut data = Vec::new();
-            std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+            if name.ends_with(".noise") && level > 0 {
+                assert_eq!(expected, zip::CompressionMethod::Stored, "`{name}`");
+            }
+            if expected == zip::CompressionMethod::Deflated {
+                assert!(
+                    entry.compressed_size() < entry.size(),
+                    "level {level}: `{name}`"
+                );
+            }
             if let Some(relative) = name.strip_prefix("config/") {
                 let on_disk = std::fs::read(config.path().join(relative)).unwrap();
                 assert!(data == on_disk, "level {level}: `{name}` differs");
             }
         }
     }
+}
+
+/// How long a raw deflate stream of `data` at `level` is.
+fn deflated_length(data: &[u8], level: u8) -> usize {
+    let mut encoder =
+        flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(level.into()));
+    std::io::Write::write_all(&mut encoder, data).unwrap();
+    encoder.finish().unwrap().len()
 }

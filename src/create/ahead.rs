@@ -37,10 +37,13 @@ const ANSWER_COST: usize = 128;
 /// memory whole; files that large are not read ahead in the first place.
 const MOST_READ_AHEAD: u64 = 64 << 20;
 
-/// One file, deflated.
+/// One file, ready for the archive.
 pub struct Prepared {
-    /// The deflate stream of its bytes.
-    pub deflated: Vec<u8>,
+    /// The deflate stream of its bytes; or, when that would be no shorter,
+    /// the bytes themselves.
+    pub data: Vec<u8>,
+    /// Whether `data` is a deflate stream rather than the file's bytes.
+    pub deflated: bool,
     /// CRC-32 of its bytes.
     pub crc32: u32,
     /// SHA-256 of its bytes.
@@ -159,7 +162,7 @@ impl Drop for ReadAhead {
 }
 
 fn cost(prepared: &Prepared) -> usize {
-    prepared.deflated.capacity() + ANSWER_COST
+    prepared.data.capacity() + ANSWER_COST
 }
 
 /// A worker: prepares each file it is given until its queue closes, the
@@ -200,8 +203,16 @@ fn prepare(
         )));
     }
     let bytes = &buffer[..length];
-    let deflated = compress.deflate(bytes).map_err(read_error)?;
+    let mut data = compress.deflate(bytes).map_err(read_error)?;
+    // Noise and very short files do not shrink: they are stored as they
+    // are, which costs their readers no inflate.
+    let deflated = data.len() < length;
+    if !deflated {
+        data.clear();
+        data.extend_from_slice(bytes);
+    }
     Ok(Prepared {
+        data,
         deflated,
         crc32: crc32fast::hash(bytes),
         sha256: Sha256::digest(bytes).into(),
@@ -298,7 +309,12 @@ mod tests {
                     assert_eq!(prepared.length, bytes.len() as u64, "{}", path.display());
                     assert_eq!(prepared.crc32, crc32fast::hash(bytes));
                     assert_eq!(prepared.sha256, <[u8; 32]>::from(Sha256::digest(bytes)));
-                    assert!(inflated(&prepared.deflated) == *bytes, "{}", path.display());
+                    let data = if prepared.deflated {
+                        inflated(&prepared.data)
+                    } else {
+                        prepared.data.clone()
+                    };
+                    assert!(data == *bytes, "{}", path.display());
                 }
             });
         }

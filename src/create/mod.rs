@@ -382,7 +382,8 @@ fn write_archive(
         }
 
         // A file read ahead or deflated in pieces goes to the zip writer as
-        // a deflate stream made here. Any other is the zip writer's own:
+        // a deflate stream made here, or, read ahead and not shrunk by
+        // deflate, as its own bytes. Any other is the zip writer's own:
         // stored when empty or at level 0 (it takes a level only for
         // deflate), deflated otherwise.
         let ahead_of_writer = reads_ahead(item, level);
@@ -406,12 +407,19 @@ fn write_archive(
         settle(&zip, &mut unsettled, &relabels, path)?;
         let deflated = if ahead_of_writer {
             let prepared = ahead.next(path)?;
-            zip.write_all(&prepared.deflated)
+            zip.write_all(&prepared.data)
                 .map_err(|source| CreateError::Write {
                     path: path.to_path_buf(),
                     source,
                 })?;
-            Some((prepared.crc32, prepared.sha256, prepared.length))
+            if prepared.deflated {
+                Some((prepared.crc32, prepared.sha256, prepared.length))
+            } else {
+                // Its own bytes: a stored entry as the zip writer made it.
+                hashes.push(prepared.sha256);
+                tree_bytes += prepared.length;
+                None
+            }
         } else if in_pieces {
             let mut source = open_source(&item.source)?;
             let deflated = pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
