@@ -285,15 +285,26 @@ fn a_flipped_byte_in_deflated_data_is_reported() {
 /// cannot read the list, and again by the data check of its entry.
 /// The two read it once between them when it reads to its end (stored, as
 /// this tool writes it), and the data check reads it again when it does
-/// not (deflated, with the stream broken).
+/// not (deflated, with the stream broken). A list of a few hundred files is
+/// read by the checks; one of over a mebibyte, while the structure is read.
 #[test]
 fn damage_in_the_file_list_is_reported_by_the_list_and_the_data_checks() {
-    let config = Tree::new();
-    for index in 0..300 {
-        config.file(&format!("peers/{index}.conf"), format!("peer {index}\n"));
+    for (files, padding) in [(300, 0), (4_600, 160)] {
+        let config = Tree::new();
+        let long = "x".repeat(padding);
+        for index in 0..files {
+            config.file(
+                &format!("peers/{index}{long}.conf"),
+                format!("peer {index}\n"),
+            );
+        }
+        damage_in_the_file_list(&archive_bytes(config.path()));
     }
-    let stored = archive_bytes(config.path());
-    let deflated = write_zip(&members(&stored));
+}
+
+fn damage_in_the_file_list(stored: &[u8]) {
+    let deflated = write_zip(&members(stored));
+    let stored = stored.to_vec();
     for (pristine, method, codes) in [
         (stored, 0, ["crc-mismatch"].as_slice()),
         (

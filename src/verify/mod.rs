@@ -23,10 +23,11 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::Scope;
 
 use serde::Serialize;
 
-use crate::format::file_list::ListedFile;
+use crate::format::file_list::{FileListError, ListedFile};
 use crate::format::path::{PathHazard, path_hazards};
 use crate::format::{
     CONFIG_DIR, FILE_LIST_NAME, FORMAT_VERSION, FileList, METADATA_NAME, Metadata, Place,
@@ -46,6 +47,10 @@ pub const DEFAULT_MAX_SIZE: u64 = 32 << 30;
 /// The largest file list or metadata file that is read.
 const MAX_LIST_SIZE: u64 = 256 << 20;
 const MAX_METADATA_SIZE: u64 = 1 << 20;
+/// A file list at least this long (some ten thousand files) is read while
+/// the rest of the structure is: for fewer files the structure is read in
+/// about the time a thread takes to start.
+const EARLY_LIST_SIZE: u64 = 1 << 20;
 
 /// How many names a mismatch message spells out.
 const NAMES_SHOWN: usize = 10;
@@ -208,6 +213,17 @@ pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
     options: &VerifyOptions,
     progress: Progress<'_>,
 ) -> Verified {
+    std::thread::scope(|scope| verify_in(scope, source, label, options, progress))
+}
+
+/// Verifies as [`verify_and_keep`] does, with threads of its own in `scope`.
+fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
+    scope: &'scope Scope<'scope, '_>,
+    source: &'scope S,
+    label: &str,
+    options: &VerifyOptions,
+    progress: Progress<'_>,
+) -> Verified {
     let mut report = Report::new(label);
     let unfinished = |report: Report| Verified {
         report: report.finish(),
@@ -215,8 +231,33 @@ pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
         list: None,
     };
 
-    // 1. Readable, and a zip.
-    let layout = match Layout::read(source) {
+    // 1. Readable, and a zip. A long file list is read and parsed on a
+    // thread of its own as soon as its entry is read, while the rest of the
+    // structure still is.
+    let mut list_seen = false;
+    let mut early_list = None;
+    let layout = Layout::read_watching(source, &mut |entry| {
+        if list_seen || entry.central.name != FILE_LIST_NAME.as_bytes() {
+            return;
+        }
+        list_seen = true;
+        if entry.kind() == EntryKind::File
+            && !entry.is_encrypted()
+            && (EARLY_LIST_SIZE..=MAX_LIST_SIZE).contains(&entry.central.uncompressed_size)
+        {
+            let entry = entry.clone();
+            early_list = Some(scope.spawn(move || {
+                let read = read_whole(source, &entry);
+                let parsed = read.as_ref().ok().map(|(bytes, _)| FileList::parse(bytes));
+                EarlyList {
+                    entry,
+                    read,
+                    parsed,
+                }
+            }));
+        }
+    });
+    let layout = match layout {
         Ok(layout) => layout,
         Err(LayoutError::Io(error)) => {
             report.readable = false;
@@ -271,6 +312,10 @@ pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
             options,
             report,
             list_digest: None,
+            early_list: early_list.map(|early| match early.join() {
+                Ok(early) => early,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }),
         };
         let duplicates = duplicate_names(&layout);
         let list = checker.check_list(&files, duplicates.is_empty());
@@ -453,6 +498,32 @@ struct Checker<'a, S: ReadAt + Sync + ?Sized> {
     report: Report,
     /// What reading the file list to its end gave, when the checks read it.
     list_digest: Option<EntryDigest>,
+    /// The file list as read while the structure was, if it was.
+    early_list: Option<EarlyList>,
+}
+
+/// The first entry named as the file list, read whole and parsed while the
+/// rest of the structure was being read.
+struct EarlyList {
+    /// The entry as it was when read; used only if the structure finally
+    /// read holds the same as its file list.
+    entry: Entry,
+    read: WholeRead,
+    parsed: Option<(FileList, Vec<FileListError>)>,
+}
+
+/// What reading a small entry whole gave: its bytes and what reading them
+/// measured.
+type WholeRead = Result<(Vec<u8>, EntryDigest), EntryReadError>;
+
+fn read_whole<S: ReadAt + ?Sized>(source: &S, entry: &Entry) -> WholeRead {
+    let mut content =
+        Vec::with_capacity(usize::try_from(entry.central.uncompressed_size).unwrap_or(0));
+    let digest = read_entry(source, entry, |chunk| {
+        content.extend_from_slice(chunk);
+        Ok(())
+    })?;
+    Ok((content, digest))
 }
 
 impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
@@ -477,14 +548,23 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             );
             return (None, None);
         }
-        let mut content =
-            Vec::with_capacity(usize::try_from(entry.central.uncompressed_size).unwrap_or(0));
-        match read_entry(self.source, entry, |chunk| {
-            content.extend_from_slice(chunk);
-            Ok(())
-        }) {
-            Ok(digest) if digest.crc32 == entry.central.crc32 => (Some(content), Some(digest)),
-            Ok(digest) => {
+        let read = read_whole(self.source, entry);
+        self.judge_whole(entry, read)
+    }
+
+    /// Judges what reading a small entry whole gave, as [`Checker::read_small`]
+    /// answers it.
+    fn judge_whole(
+        &mut self,
+        entry: &Entry,
+        read: WholeRead,
+    ) -> (Option<Vec<u8>>, Option<EntryDigest>) {
+        let name = entry.display_name();
+        match read {
+            Ok((content, digest)) if digest.crc32 == entry.central.crc32 => {
+                (Some(content), Some(digest))
+            }
+            Ok((_, digest)) => {
                 self.push(
                     Problem::new(
                         ProblemCode::CrcMismatch,
@@ -530,10 +610,20 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             ));
             return None;
         }
-        let (bytes, digest) = self.read_small(entry, MAX_LIST_SIZE);
+        let early = self.early_list.take().filter(|early| early.entry == *entry);
+        let (bytes, digest, parsed) = match early {
+            Some(early) => {
+                let (bytes, digest) = self.judge_whole(entry, early.read);
+                (bytes, digest, early.parsed)
+            }
+            None => {
+                let (bytes, digest) = self.read_small(entry, MAX_LIST_SIZE);
+                (bytes, digest, None)
+            }
+        };
         self.list_digest = digest;
         let bytes = bytes?;
-        let (list, errors) = FileList::parse(&bytes);
+        let (list, errors) = parsed.unwrap_or_else(|| FileList::parse(&bytes));
         let shown = errors.len().min(NAMES_SHOWN);
         for error in &errors[..shown] {
             self.push(

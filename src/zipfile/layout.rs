@@ -121,7 +121,7 @@ pub struct Zip64EndRecord {
 }
 
 /// A central directory header, with ZIP64 values already applied.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CentralHeader {
     /// Where the header starts in the file.
     pub offset: u64,
@@ -160,7 +160,7 @@ pub struct CentralHeader {
 }
 
 /// A local file header, with ZIP64 sizes applied where present.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalHeader {
     /// Where the header starts in the file.
     pub offset: u64,
@@ -189,7 +189,7 @@ pub struct LocalHeader {
 }
 
 /// The record after an entry's data that carries its CRC and sizes.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct DataDescriptor {
     /// Where the descriptor starts.
     pub offset: u64,
@@ -206,7 +206,7 @@ pub struct DataDescriptor {
 }
 
 /// One entry of the archive: its central header and what it points to.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// Position in the central directory, from 0.
     pub index: usize,
@@ -475,6 +475,21 @@ impl Layout {
     /// end record or central directory can be found or decoded. Problems in
     /// single entries do not fail the call: they become notes.
     pub fn read<S: ReadAt + ?Sized>(source: &S) -> Result<Layout, LayoutError> {
+        Self::read_watching(source, &mut |_| {})
+    }
+
+    /// Reads the structure as [`Layout::read`] does, showing `watch` each
+    /// entry as soon as it is read, in central directory order. An end
+    /// record that turns out not to decode is left for the next candidate,
+    /// whose entries `watch` then sees from the first: what it saw is
+    /// confirmed only by the answer.
+    ///
+    /// # Errors
+    /// As [`Layout::read`].
+    pub fn read_watching<S: ReadAt + ?Sized>(
+        source: &S,
+        watch: &mut dyn FnMut(&Entry),
+    ) -> Result<Layout, LayoutError> {
         let file_length = source.length()?;
         if file_length < END_RECORD_LENGTH {
             return Err(LayoutError::NotZip(format!(
@@ -487,11 +502,11 @@ impl Layout {
         // next one is tried before giving up. The search looks at the last
         // bytes first; as it goes from the end backwards, what it finds there
         // is what a search of the whole window would find.
-        let first = Self::search_end(source, file_length, END_SEARCH_FIRST)?;
+        let first = Self::search_end(source, file_length, END_SEARCH_FIRST, watch)?;
         if first.is_ok() || file_length <= END_SEARCH_FIRST {
             return first;
         }
-        Self::search_end(source, file_length, END_SEARCH_WINDOW)?
+        Self::search_end(source, file_length, END_SEARCH_WINDOW, watch)?
     }
 
     /// Searches the last `window` bytes of the file for an end record whose
@@ -500,6 +515,7 @@ impl Layout {
         source: &S,
         file_length: u64,
         window: u64,
+        watch: &mut dyn FnMut(&Entry),
     ) -> Result<Result<Layout, LayoutError>, LayoutError> {
         let window = file_length.min(window);
         let tail_start = file_length - window;
@@ -510,7 +526,14 @@ impl Layout {
         loop {
             if tail.get(position..position + 4) == Some(&END_SIGNATURE.to_le_bytes()[..]) {
                 let offset = tail_start + position as u64;
-                match Self::read_from_end_record(source, file_length, &tail, tail_start, offset) {
+                let found = Self::read_from_end_record(
+                    source,
+                    file_length,
+                    (&tail, tail_start),
+                    offset,
+                    watch,
+                );
+                match found {
                     Ok(layout) => return Ok(Ok(layout)),
                     Err(LayoutError::Io(error)) => return Err(LayoutError::Io(error)),
                     Err(error) => {
@@ -531,9 +554,9 @@ impl Layout {
     fn read_from_end_record<S: ReadAt + ?Sized>(
         source: &S,
         file_length: u64,
-        tail: &[u8],
-        tail_start: u64,
+        (tail, tail_start): (&[u8], u64),
         end_offset: u64,
+        watch: &mut dyn FnMut(&Entry),
     ) -> Result<Layout, LayoutError> {
         let not_zip = |text: &str| LayoutError::NotZip(text.to_string());
 
@@ -650,13 +673,9 @@ impl Layout {
                 break;
             };
             let index = entries.len();
-            entries.push(Self::read_entry(
-                &ahead,
-                file_length,
-                index,
-                central,
-                offset_shift,
-            )?);
+            let entry = Self::read_entry(&ahead, file_length, index, central, offset_shift)?;
+            watch(&entry);
+            entries.push(entry);
         }
         if entries.len() as u64 != total_entries {
             notes.push(format!(
@@ -1227,6 +1246,18 @@ mod tests {
         let layout = Layout::read(&bytes).unwrap();
         assert_eq!(names(&layout), ["config/a.conf", "config/b.conf"]);
         assert_eq!(layout.trailing_bytes, (bytes.len() - archive.len()) as u64);
+    }
+
+    #[test]
+    fn the_watcher_sees_every_entry_in_order_as_it_is_read() {
+        let archive = small_archive();
+        let mut seen = Vec::new();
+        let layout = Layout::read_watching(archive.as_slice(), &mut |entry| {
+            seen.push(entry.clone());
+        })
+        .unwrap();
+        assert_eq!(seen, layout.entries);
+        assert_eq!(seen.len(), 2);
     }
 
     #[test]
