@@ -1,8 +1,8 @@
 //! Reading an entry's data to its end, with its CRC-32, size and SHA-256.
 //!
-//! Output is cut off one byte past the declared uncompressed size, so an entry
-//! that inflates beyond what its header admits costs no more than its header
-//! says.
+//! Output is cut off a few hundred bytes past the declared uncompressed size,
+//! so an entry that inflates beyond what its header admits costs no more
+//! than its header says.
 //!
 //! An [`EntryReader`] keeps its buffers and its inflater from one entry to
 //! the next, so that reading thousands of tiny entries costs no allocation
@@ -20,6 +20,12 @@ use super::layout::{Entry, method_name};
 use super::source::ReadAt;
 
 const BUFFER_SIZE: usize = 256 * 1024;
+
+/// Room given to the inflater past the declared size: zlib-rs takes its
+/// fast path only with 260 bytes of room, which an entry of a few hundred
+/// bytes would otherwise never have. An entry that inflates past its size
+/// is still stopped within this many bytes of it.
+const FAST_ROOM: u64 = 320;
 
 /// Entries that inflate to at least this many bytes are hashed on a thread
 /// of their own.
@@ -255,18 +261,23 @@ impl EntryReader {
                 start = 0;
             }
             let exhausted = start == filled && data.position == data.end;
-            let room = remaining(limit - size, self.output.len());
+            let room = remaining((limit - size).saturating_add(FAST_ROOM), self.output.len());
             let (before_in, before_out) = (self.inflater.total_in(), self.inflater.total_out());
-            let status = self
-                .inflater
-                .decompress(
-                    &self.input[start..filled],
-                    &mut self.output[..room],
-                    FlushDecompress::None,
-                )
-                .map_err(|_| damaged("corrupt deflate stream"))?;
+            let status = self.inflater.decompress(
+                &self.input[start..filled],
+                &mut self.output[..room],
+                FlushDecompress::None,
+            );
             let consumed = (self.inflater.total_in() - before_in) as usize;
             let produced = (self.inflater.total_out() - before_out) as usize;
+            let Ok(status) = status else {
+                // Damage past the declared size is met only because of the
+                // room given beyond it: the entry is too long first.
+                if size + produced as u64 > declared {
+                    return Err(EntryReadError::Oversized { declared });
+                }
+                return Err(damaged("corrupt deflate stream"));
+            };
             start += consumed;
             if produced > 0 {
                 emit(&mut self.output, produced, &mut size)?;
@@ -368,5 +379,130 @@ fn classify(error: io::Error) -> EntryReadError {
             damaged(&error.to_string())
         }
         _ => EntryReadError::Io(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::zipfile::layout::{CentralHeader, LocalHeader};
+
+    /// A deflated entry whose data, `stream`, starts the source, declaring
+    /// `declared` bytes.
+    fn deflated_entry(stream: &[u8], declared: u64) -> Entry {
+        let central = CentralHeader {
+            offset: stream.len() as u64,
+            version_made_by: 20,
+            version_needed: 20,
+            flags: 0,
+            method: 8,
+            dos_time: 0,
+            dos_date: 0,
+            crc32: 0,
+            compressed_size: stream.len() as u64,
+            uncompressed_size: declared,
+            disk_start: 0,
+            internal_attributes: 0,
+            external_attributes: 0,
+            local_header_offset: 0,
+            name: b"config/a".to_vec(),
+            extra: Vec::new(),
+            comment: Vec::new(),
+        };
+        let local = LocalHeader {
+            offset: 0,
+            version_needed: 20,
+            flags: 0,
+            method: 8,
+            dos_time: 0,
+            dos_date: 0,
+            crc32: 0,
+            compressed_size: central.compressed_size,
+            uncompressed_size: declared,
+            name: central.name.clone(),
+            extra: Vec::new(),
+            data_offset: 0,
+        };
+        Entry {
+            index: 0,
+            central,
+            local: Ok(local),
+            data_descriptor: None,
+            notes: Vec::new(),
+        }
+    }
+
+    /// A deflate stream that gives `good` bytes in a stored block, then
+    /// breaks with a block of the invalid type 3.
+    fn broken_after(good: u16) -> Vec<u8> {
+        let mut stream = vec![0x00];
+        stream.extend(good.to_le_bytes());
+        stream.extend((!good).to_le_bytes());
+        stream.extend(std::iter::repeat_n(b'a', usize::from(good)));
+        stream.push(0x07);
+        stream
+    }
+
+    /// The room the inflater gets past the declared size changes no
+    /// verdict: damage after the declared size is still an entry too long,
+    /// damage within it still damage.
+    #[test]
+    fn damage_past_the_declared_size_is_an_entry_too_long() {
+        let stream = broken_after(300);
+        for (declared, too_long) in [
+            (10, true),
+            (200, true),
+            (299, true),
+            (300, false),
+            (400, false),
+        ] {
+            let entry = deflated_entry(&stream, declared);
+            let mut sunk = 0usize;
+            let result = read_entry(stream.as_slice(), &entry, |chunk| {
+                sunk += chunk.len();
+                Ok(())
+            });
+            match result {
+                Err(EntryReadError::Oversized { declared: said }) => {
+                    assert!(too_long, "{declared}: too long");
+                    assert_eq!(said, declared);
+                    assert_eq!(
+                        sunk, 0,
+                        "{declared}: nothing past the size reaches the sink"
+                    );
+                }
+                Err(EntryReadError::Corrupt(reason)) => {
+                    assert!(!too_long, "{declared}: {reason}");
+                    assert!(reason.contains("corrupt deflate stream"), "{reason}");
+                }
+                other => panic!("{declared}: {other:?}"),
+            }
+        }
+    }
+
+    /// A whole stream of a few hundred bytes reads to its end through the
+    /// fast path as through the slow one.
+    #[test]
+    fn small_entries_read_whole_with_their_digest() {
+        for length in [1usize, 100, 259, 260, 261, 700, 5_000] {
+            let data: Vec<u8> = (0..length).map(|index| (index * 7 % 13) as u8).collect();
+            let mut encoder =
+                flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+            std::io::Write::write_all(&mut encoder, &data).unwrap();
+            let stream = encoder.finish().unwrap();
+            let entry = deflated_entry(&stream, length as u64);
+            let mut read = Vec::new();
+            let digest = read_entry(stream.as_slice(), &entry, |chunk| {
+                read.extend_from_slice(chunk);
+                Ok(())
+            })
+            .unwrap();
+            assert!(read == data, "{length}");
+            assert_eq!(digest.size, length as u64);
+            assert_eq!(digest.crc32, crc32fast::hash(&data));
+            assert_eq!(digest.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
+        }
     }
 }
