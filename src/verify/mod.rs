@@ -299,12 +299,6 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
     // The data is read on every core while another thread checks the list,
     // the names and the structure; the problems are then put in the
     // documented order: list, data, hazards, metadata.
-    let plan = select_data(&layout, options);
-    let total = layout
-        .entries
-        .iter()
-        .map(|entry| entry.central.uncompressed_size)
-        .fold(0u64, u64::saturating_add);
     let structure = || {
         let mut checker = Checker {
             source,
@@ -325,27 +319,36 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         let metadata = checker.report.problems.split_off(before);
         (checker, list, hazards, metadata)
     };
-    // The checks read the file list whole, with its CRC-32 and SHA-256:
-    // the data workers leave it to them rather than inflate it twice.
-    let list_at = file_list_entry(&layout)
-        .and_then(|list| Some((list, plan.selected.binary_search(&list.index).ok()?)));
-    let mut for_workers = plan.selected.clone();
-    if let Some((_, position)) = list_at {
-        for_workers.remove(position);
-    }
-    let ((mut checker, list, hazards, metadata), mut results) = if plan.selected.is_empty() {
-        (structure(), Vec::new())
-    } else {
-        std::thread::scope(|scope| {
-            let structure = scope.spawn(structure);
+    // The checks start first; what the data workers read is planned beside
+    // them.
+    let (checked, plan, list_at, mut results) = std::thread::scope(|inner| {
+        let structure = inner.spawn(structure);
+        let plan = select_data(&layout, options);
+        // The checks read the file list whole, with its CRC-32 and SHA-256:
+        // the data workers leave it to them rather than inflate it twice.
+        let list_at = file_list_entry(&layout)
+            .and_then(|list| Some((list, plan.selected.binary_search(&list.index).ok()?)));
+        let mut for_workers = plan.selected.clone();
+        if let Some((_, position)) = list_at {
+            for_workers.remove(position);
+        }
+        let results = if plan.selected.is_empty() {
+            Vec::new()
+        } else {
+            let total = layout
+                .entries
+                .iter()
+                .map(|entry| entry.central.uncompressed_size)
+                .fold(0u64, u64::saturating_add);
             let counted = list_at.map_or(0, |(list, _)| list.central.uncompressed_size);
-            let results = read_data(source, &layout, &for_workers, progress, (counted, total));
-            match structure.join() {
-                Ok(structure) => (structure, results),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        })
-    };
+            read_data(source, &layout, &for_workers, progress, (counted, total))
+        };
+        match structure.join() {
+            Ok(checked) => (checked, plan, list_at, results),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    });
+    let (mut checker, list, hazards, metadata) = checked;
     if let Some((entry, position)) = list_at {
         // Read again only when the checks could not read it to its end,
         // for the data's own verdict.
