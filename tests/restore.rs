@@ -312,6 +312,53 @@ fn others_never_get_write_permission() {
     );
 }
 
+/// Files are created with their archived mode and set again only where
+/// the umask took bits from it: whatever the umask, each file and folder
+/// gets exactly the mode in the archive.
+#[test]
+fn archived_modes_are_kept_whatever_the_umask() {
+    let archives = TempDir::new().unwrap();
+    let tree = ModelTree::new()
+        .folder("keys", 0o750)
+        .file("keys/private.key", "secret\n", 0o600)
+        .file("wg0.conf", "[Interface]\n", 0o644)
+        .file("peers.conf", "[Peer]\n", 0o640)
+        .file("up.sh", "#!/bin/sh\n", 0o755)
+        .file("read-only.conf", "[Peer]\n", 0o444);
+    let archive = backup_of(&tree, None, archives.path());
+    let binary = assert_cmd::cargo::cargo_bin("puqbackup");
+    for umask in ["000", "022", "077", "277"] {
+        let site = old_site();
+        let output = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("umask {umask} && exec \"$0\" \"$@\""))
+            .arg(&binary)
+            .arg("restore")
+            .arg(&archive)
+            .arg("--config-dir")
+            .arg(site.config())
+            .env_remove("PUQBACKUP_FAULT")
+            .output()
+            .unwrap();
+        assert_eq!(exit_code(&output), 0, "umask {umask}: {}", stderr(&output));
+        let image = tree_image(&site.config());
+        for (path, mode) in [
+            ("keys", 0o750),
+            ("keys/private.key", 0o600),
+            ("wg0.conf", 0o644),
+            ("peers.conf", 0o640),
+            ("up.sh", 0o755),
+            ("read-only.conf", 0o444),
+        ] {
+            assert_eq!(
+                image[path].mode & 0o7777,
+                mode,
+                "umask {umask}: `{path}` {image:?}"
+            );
+        }
+    }
+}
+
 /// A backup with statistics replaces both trees and keeps a snapshot of
 /// each old one.
 #[test]

@@ -85,6 +85,9 @@ pub struct RestoreFs {
     steps: AtomicU64,
     counts: [AtomicU64; 8],
     written: AtomicU64,
+    /// The process's umask, when it could be read: the bits the kernel
+    /// takes from the mode a file is created with.
+    umask: Option<u32>,
 }
 
 impl RestoreFs {
@@ -92,8 +95,15 @@ impl RestoreFs {
     pub fn new(plan: FaultPlan) -> RestoreFs {
         RestoreFs {
             plan,
+            umask: process_umask(),
             ..RestoreFs::default()
         }
+    }
+
+    /// Whether a file created with permission bits `mode` still needs them
+    /// set: the umask took some of them, or it could not be read.
+    pub fn mode_needs_setting(&self, mode: u32) -> bool {
+        self.umask.is_none_or(|umask| mode & 0o777 & umask != 0)
     }
 
     /// How many steps ran so far.
@@ -126,14 +136,21 @@ impl RestoreFs {
         fs::DirBuilder::new().mode(0o700).create(path)
     }
 
-    /// Creates a new file for writing; never follows a symlink and never
-    /// opens an existing file.
+    /// Creates a new file for writing, private to its owner; never follows
+    /// a symlink and never opens an existing file.
     pub fn create_file(&self, path: &Path) -> io::Result<File> {
+        self.create_file_with_mode(path, 0o600)
+    }
+
+    /// Creates a new file for writing as [`RestoreFs::create_file`] does,
+    /// with permission bits `mode` less the umask (setuid, setgid and sticky
+    /// are always cleared). It can be written whatever `mode` says.
+    pub fn create_file_with_mode(&self, path: &Path, mode: u32) -> io::Result<File> {
         self.step(Operation::CreateFile)?;
         OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(0o600)
+            .mode(mode & 0o777)
             .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)
     }
@@ -280,6 +297,16 @@ impl RestoreFs {
             _ => Ok(()),
         }
     }
+}
+
+/// The umask, as the kernel reports it in `/proc/self/status`: reading it
+/// any other way means setting it, which other threads would see.
+fn process_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status
+        .lines()
+        .find_map(|line| line.strip_prefix("Umask:"))?;
+    u32::from_str_radix(line.trim(), 8).ok()
 }
 
 fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {

@@ -268,8 +268,10 @@ fn extract_file<S: ReadAt + ?Sized>(
     fs: &RestoreFs,
 ) -> Result<u64, RestoreError> {
     let (name, target) = (planned.name, planned.target.as_path());
+    // Created with its mode: the staging folder stays private to its owner
+    // until every file is written, so no one else reaches it unchecked.
     let mut file = fs
-        .create_file(target)
+        .create_file_with_mode(target, planned.mode)
         .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
 
     // Writeback starts behind the data as it is written.
@@ -343,8 +345,10 @@ fn extract_file<S: ReadAt + ?Sized>(
         fs.set_modified(&file, time)
             .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
     }
-    fs.set_file_mode(&file, planned.mode)
-        .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
+    if fs.mode_needs_setting(planned.mode) {
+        fs.set_file_mode(&file, planned.mode)
+            .map_err(|error| failed(ApiError::CreateFile, target, error, false))?;
+    }
     Ok(digest.size)
 }
 
