@@ -1,12 +1,14 @@
 //! Extracting a checked archive into staging folders beside the live trees.
 //!
 //! Every file is created new (never opened if it exists, never through a
-//! symlink), written as it is inflated, checked against its CRC-32, size and
-//! the SHA-256 in the list, and given its mode without setuid, setgid or
-//! sticky bits and without write permission for others (a configuration
-//! any local user could change would be theirs to run). Files are written on every core. Folders get their modes
-//! last, deepest first, so that a read-only folder does not stop its own
-//! content from being written. Then each staging tree's file system is
+//! symlink) with its mode, less setuid, setgid and sticky bits and others'
+//! write permission (a configuration any local user could change would be
+//! theirs to run); it is written as it is inflated and checked against its
+//! CRC-32, size and the SHA-256 in the list. The staging folders stay
+//! private until every file is written, so no one else reaches a file
+//! before it is checked. Files are written on every core. Folders get their
+//! modes last, deepest first, so that a read-only folder does not stop its
+//! own content from being written. Then each staging tree's file system is
 //! synced once: one sync per file would cost a journal commit each, and the
 //! guarantee is only that everything is on disk before the swap.
 
