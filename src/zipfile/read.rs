@@ -273,7 +273,7 @@ impl EntryReader {
             let Ok(status) = status else {
                 // Damage past the declared size is met only because of the
                 // room given beyond it: the entry is too long first.
-                if size + produced as u64 > declared {
+                if size.saturating_add(produced as u64) > declared {
                     return Err(EntryReadError::Oversized { declared });
                 }
                 return Err(damaged("corrupt deflate stream"));
