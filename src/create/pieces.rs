@@ -197,11 +197,12 @@ fn work(level: u32, jobs: &mpsc::Receiver<Job>, done: &mpsc::Sender<Done>) {
 /// holds `2^(level + 6)` symbols, where the usual level 8 holds 16,384.
 const SMALL_MEM_LEVEL: i32 = 4;
 
-/// The largest file the small compressor takes: one symbol short of its
-/// buffer, so that a file never fills it and its stream is one block, as
-/// with the usual compressor. Deflate's matching does not depend on the
-/// memory level, so the two give the same bytes for such a file.
-const SMALL_FILE: usize = (1 << (SMALL_MEM_LEVEL + 6)) - 1;
+/// The largest file the small compressor takes. The buffer counts as full,
+/// and its block is ended, one symbol before its end; a file two symbols
+/// short of it never fills it, so its stream is one block, as with the
+/// usual compressor. Deflate's matching does not depend on the memory
+/// level, so the two give the same bytes for such a file.
+const SMALL_FILE: usize = (1 << (SMALL_MEM_LEVEL + 6)) - 2;
 
 /// Compressors for whole files, kept from one file to the next.
 ///
@@ -428,6 +429,31 @@ mod tests {
                     .unwrap();
                 proptest::prop_assert_eq!(back, bytes);
             }
+        }
+    }
+
+    /// The largest small file, in literals only (the most symbols a file
+    /// can give), is one block at every level, as with the usual
+    /// compressor.
+    #[test]
+    fn the_largest_small_file_of_noise_deflates_as_with_the_usual_compressor() {
+        let mut state = 0x2545_F491u32;
+        let noise: Vec<u8> = (0..SMALL_FILE)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect();
+        for level in 1..=9 {
+            let mut usual = Compress::new(Compression::new(level), false);
+            let expected = deflate_piece(&mut usual, &[], &noise, true).unwrap();
+            assert_eq!(
+                WholeFiles::new(level).deflate(&noise).unwrap(),
+                expected,
+                "level {level}"
+            );
         }
     }
 
