@@ -586,7 +586,7 @@ fn describe_entry(entry: &Entry, offset_shift: u64) -> EntryView {
             .map(|local| describe_local(local, &local_extra)),
         local_header_error: entry.local.as_ref().err().cloned(),
         comment: RawText::of(&central.comment),
-        data_descriptor: entry.data_descriptor.clone(),
+        data_descriptor: entry.data_descriptor.as_deref().cloned(),
         header_disagreements: entry.header_disagreements(),
         notes: entry.notes.clone(),
     }

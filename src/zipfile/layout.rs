@@ -215,7 +215,9 @@ pub struct Entry {
     /// The local header, or why it could not be read.
     pub local: Result<LocalHeader, String>,
     /// The data descriptor, when the flags announce one and it could be read.
-    pub data_descriptor: Option<DataDescriptor>,
+    /// Boxed: few entries have one, and every entry of a large archive is
+    /// held in memory.
+    pub data_descriptor: Option<Box<DataDescriptor>>,
     /// Structural problems found in this entry's records.
     pub notes: Vec<String>,
 }
@@ -860,7 +862,7 @@ impl Layout {
                                 "data descriptor announced but missing at offset {offset}"
                             ));
                         }
-                        found
+                        found.map(Box::new)
                     }
                     None => None,
                 }
