@@ -405,21 +405,19 @@ fn write_archive(
         zip.start_file(item.archive_name.as_str(), entry_options)
             .map_err(zip_error)?;
         settle(&zip, &mut unsettled, &relabels, path)?;
-        let deflated = if ahead_of_writer {
+        // What the entry holds, and the CRC-32 to relabel its headers with
+        // when the zip writer took a deflate stream made here as stored
+        // bytes.
+        let (sha256, length, relabel_crc) = if ahead_of_writer {
             let prepared = ahead.next(path)?;
             zip.write_all(&prepared.data)
                 .map_err(|source| CreateError::Write {
                     path: path.to_path_buf(),
                     source,
                 })?;
-            if prepared.deflated {
-                Some((prepared.crc32, prepared.sha256, prepared.length))
-            } else {
-                // Its own bytes: a stored entry as the zip writer made it.
-                hashes.push(prepared.sha256);
-                tree_bytes += prepared.length;
-                None
-            }
+            // Not deflated, it is a stored entry as the zip writer made it.
+            let relabel_crc = prepared.deflated.then_some(prepared.crc32);
+            (prepared.sha256, prepared.length, relabel_crc)
         } else if in_pieces {
             let mut source = open_source(&item.source)?;
             let deflated = pieces::deflate_pieces(&mut source, u32::from(level), workers, &mut zip)
@@ -433,14 +431,12 @@ fn write_archive(
                         source,
                     },
                 })?;
-            Some((deflated.crc32, deflated.sha256, deflated.length))
+            (deflated.sha256, deflated.length, Some(deflated.crc32))
         } else {
             let (hash, length) = copy_hashed(&item.source, &mut zip, &mut buffer, path)?;
-            hashes.push(hash);
-            tree_bytes += length;
-            None
+            (hash, length, None)
         };
-        if let Some((crc32, sha256, length)) = deflated {
+        if let Some(crc32) = relabel_crc {
             // Relabelled headers hold 32-bit sizes.
             let relabelled_length =
                 u32::try_from(length).map_err(|_| CreateError::Inconsistent {
@@ -457,9 +453,9 @@ fn write_archive(
                 crc32,
                 length: relabelled_length,
             });
-            hashes.push(sha256);
-            tree_bytes += length;
         }
+        hashes.push(sha256);
+        tree_bytes += length;
     }
 
     // The metadata, with the time the trees were complete.
