@@ -406,3 +406,67 @@ fn several_problems_are_reported_at_once() {
     assert_problem(&report, "hash-mismatch", UNZIP);
     assert_problem(&report, "metadata-missing", BACKUP_READER);
 }
+
+/// Entries are read while the structure is still being read. When the last
+/// end record in the file points to a central directory that fails to
+/// decode halfway, the structure is read again from the end record before
+/// it; what was read for the entries of the given-up directory must not
+/// stand for the real entries. Here the forged directory gives a file a
+/// compressed size one byte short, which read would be damage: the verdict
+/// has the trailing bytes and no damaged data.
+#[test]
+fn entries_read_for_a_given_up_end_record_do_not_count() {
+    let mut bytes = archive_bytes(sample_config().path());
+    let real = Layout::read(&bytes).unwrap();
+    let directory_start = usize::try_from(real.central_directory_offset).unwrap();
+    let directory_end = directory_start + usize::try_from(real.central_directory_size).unwrap();
+
+    // The real directory again, the compressed size (at 20 in a central
+    // header) of the first file other than the list one short, then a
+    // header cut off inside its name.
+    let mut forged = bytes[directory_start..directory_end].to_vec();
+    let victim = real
+        .entries
+        .iter()
+        .find(|entry| entry.central.name != b"filelist.sha256" && entry.central.compressed_size > 0)
+        .unwrap();
+    let at = usize::try_from(victim.central.offset).unwrap() - directory_start + 20;
+    let size = u32::from_le_bytes(forged[at..at + 4].try_into().unwrap());
+    forged[at..at + 4].copy_from_slice(&(size - 1).to_le_bytes());
+    let mut cut = vec![0u8; 46];
+    cut[..4].copy_from_slice(&0x0201_4b50u32.to_le_bytes());
+    cut[28..30].copy_from_slice(&200u16.to_le_bytes());
+    forged.extend_from_slice(&cut);
+
+    let forged_offset = u32::try_from(bytes.len()).unwrap();
+    let entries = u16::try_from(real.entries.len() + 1).unwrap();
+    bytes.extend_from_slice(&forged);
+    bytes.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
+    bytes.extend_from_slice(&[0, 0, 0, 0]);
+    bytes.extend_from_slice(&entries.to_le_bytes());
+    bytes.extend_from_slice(&entries.to_le_bytes());
+    bytes.extend_from_slice(&u32::try_from(forged.len()).unwrap().to_le_bytes());
+    bytes.extend_from_slice(&forged_offset.to_le_bytes());
+    bytes.extend_from_slice(&[0, 0]);
+
+    // The archive read is the real one, with the forgery as trailing bytes.
+    let read = Layout::read(&bytes).unwrap();
+    assert_eq!(read.central_directory_offset, real.central_directory_offset);
+    assert!(read.trailing_bytes > 0);
+
+    let report = verify_invalid(&bytes, &[]);
+    let codes: Vec<String> = problems(&report)
+        .into_iter()
+        .map(|(code, _)| code)
+        .collect();
+    assert!(!codes.is_empty(), "{report:#}");
+    for code in &codes {
+        assert!(
+            !matches!(
+                code.as_str(),
+                "data-corrupt" | "crc-mismatch" | "size-mismatch" | "hash-mismatch"
+            ),
+            "a read of the forged directory was taken for the real entry: {report:#}"
+        );
+    }
+}

@@ -23,7 +23,7 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::Scope;
+use std::thread::{Scope, ScopedJoinHandle};
 
 use serde::Serialize;
 
@@ -34,9 +34,10 @@ use crate::format::{
     STATISTICS_DIR,
 };
 use crate::zipfile::layout::method_name;
-use crate::zipfile::parallel::{for_each_entry, worker_count};
+use crate::zipfile::parallel::{EarlyReader, for_each_entry, worker_count};
 use crate::zipfile::{
-    Entry, EntryDigest, EntryKind, EntryReadError, Layout, LayoutError, ReadAt, read_entry,
+    Entry, EntryData, EntryDigest, EntryKind, EntryReadError, Layout, LayoutError, ReadAt,
+    read_entry,
 };
 pub use problem::{Problem, ProblemCode, Severity};
 
@@ -213,13 +214,15 @@ pub(crate) fn verify_and_keep<S: ReadAt + Sync + ?Sized>(
     options: &VerifyOptions,
     progress: Progress<'_>,
 ) -> Verified {
-    std::thread::scope(|scope| verify_in(scope, source, label, options, progress))
+    let done = AtomicU64::new(0);
+    std::thread::scope(|scope| verify_in(scope, source, &done, label, options, progress))
 }
 
 /// Verifies as [`verify_and_keep`] does, with threads of its own in `scope`.
 fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
     scope: &'scope Scope<'scope, '_>,
     source: &'scope S,
+    done: &'scope AtomicU64,
     label: &str,
     options: &VerifyOptions,
     progress: Progress<'_>,
@@ -231,13 +234,42 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         list: None,
     };
 
-    // 1. Readable, and a zip. A long file list is read and parsed on a
-    // thread of its own as soon as its entry is read, while the rest of the
-    // structure still is.
+    // 1. Readable, and a zip. While the rest of the structure is read, a
+    // long file list is read and parsed on a thread of its own as soon as
+    // its entry is read, and small entries are read on another core as
+    // they come, in the order and under the cap the data plan would give.
     let mut list_seen = false;
-    let mut early_list = None;
+    let mut early_list: Option<ScopedJoinHandle<'_, EarlyList>> = None;
+    let mut early_data = EarlyReader::start(scope, source, |reader, source, data| {
+        reader.read_data(source, data, |chunk| {
+            done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
+            Ok(())
+        })
+    });
+    let mut cap = SizeCap::new(options.max_size);
+    let mut data_list_seen = false;
     let layout = Layout::read_watching(source, &mut |entry| {
-        if list_seen || entry.central.name != FILE_LIST_NAME.as_bytes() {
+        if entry.index == 0 {
+            // A first entry again: the structure is read anew from another
+            // end record.
+            cap = SizeCap::new(options.max_size);
+            data_list_seen = false;
+        }
+        let is_list = entry.central.name == FILE_LIST_NAME.as_bytes();
+        let spent = cap.spend(entry);
+        if is_list && !data_list_seen {
+            // Read by the checks, not by the data workers.
+            data_list_seen = true;
+        } else if spent == Spent::Read
+            && options.read_data
+            // The list's thread has the other core first.
+            && early_list.as_ref().is_none_or(ScopedJoinHandle::is_finished)
+            && let Ok(data) = EntryData::of(entry)
+        {
+            early_data.offer(entry.index, data);
+        }
+
+        if list_seen || !is_list {
             return;
         }
         list_seen = true;
@@ -257,6 +289,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             }));
         }
     });
+    let early_data = early_data.finish();
     let layout = match layout {
         Ok(layout) => layout,
         Err(LayoutError::Io(error)) => {
@@ -306,6 +339,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             options,
             report,
             list_digest: None,
+            list_paths_unique: false,
             early_list: early_list.map(|early| match early.join() {
                 Ok(early) => early,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -328,21 +362,56 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         // the data workers leave it to them rather than inflate it twice.
         let list_at = file_list_entry(&layout)
             .and_then(|list| Some((list, plan.selected.binary_search(&list.index).ok()?)));
-        let mut for_workers = plan.selected.clone();
-        if let Some((_, position)) = list_at {
-            for_workers.remove(position);
-        }
-        let results = if plan.selected.is_empty() {
-            Vec::new()
-        } else {
+        let list_position = list_at.map(|(_, position)| position);
+        let reads_alike = |index: usize, data: EntryData| {
+            layout
+                .entries
+                .get(index)
+                .is_some_and(|entry| EntryData::of(entry).ok() == Some(data))
+        };
+
+        // What the early reader took is not read again.
+        let taken = early_data.taken_alike(layout.entries.len(), reads_alike);
+        let remaining: Vec<usize> = (0..plan.selected.len())
+            .filter(|position| Some(*position) != list_position && !taken[plan.selected[*position]])
+            .collect();
+        let mut results: Vec<DataResult> = std::iter::repeat_with(|| None)
+            .take(plan.selected.len())
+            .collect();
+        if !plan.selected.is_empty() {
+            let indices: Vec<usize> = remaining
+                .iter()
+                .map(|position| plan.selected[*position])
+                .collect();
             let total = layout
                 .entries
                 .iter()
                 .map(|entry| entry.central.uncompressed_size)
                 .fold(0u64, u64::saturating_add);
             let counted = list_at.map_or(0, |(list, _)| list.central.uncompressed_size);
-            read_data(source, &layout, &for_workers, progress, (counted, total))
-        };
+            done.fetch_add(counted, Ordering::Relaxed);
+            let read = read_data(source, &layout, &indices, progress, done, total);
+            for (position, result) in remaining.iter().zip(read) {
+                results[*position] = result;
+            }
+        }
+        for (index, data, result) in early_data.join() {
+            if let Ok(position) = plan.selected.binary_search(&index)
+                && Some(position) != list_position
+                && results[position].is_none()
+                && reads_alike(index, data)
+            {
+                results[position] = Some(result);
+            }
+        }
+        // Every entry taken was read; should one not have been, it is read
+        // here rather than go without a verdict.
+        for (position, result) in results.iter_mut().enumerate() {
+            if result.is_none() && Some(position) != list_position {
+                let entry = layout.entries.get(plan.selected[position]);
+                *result = entry.map(|entry| read_entry(source, entry, |_| Ok(())));
+            }
+        }
         match structure.join() {
             Ok(checked) => (checked, plan, list_at, results),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -356,10 +425,13 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             Some(digest) => Ok(digest),
             None => read_entry(source, entry, |_| Ok(())),
         };
-        results.insert(position, Some(result));
+        results[position] = Some(result);
     }
 
-    let mut listed_hashes = ListedHashes::new(list.as_ref().map_or(&[], |list| &list.files));
+    let mut listed_hashes = ListedHashes::new(
+        list.as_ref().map_or(&[], |list| &list.files),
+        checker.list_paths_unique,
+    );
     checker.judge_data(&plan, results, &mut listed_hashes);
     checker.report.problems.extend(hazards);
     checker.report.problems.extend(metadata);
@@ -372,38 +444,23 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
 }
 
 /// The list's hashes by path; a path listed more than once has the hash of
-/// its last line. Looked up in archive order: an archive that holds its
-/// files in the list's order costs one comparison a lookup.
+/// its last line. Looked up in archive order: when no path is listed twice
+/// and the archive holds its files in the list's order, a lookup costs one
+/// comparison, and the sorted index is built only if a lookup misses.
 struct ListedHashes<'a> {
     in_order: &'a [ListedFile],
     next: usize,
-    sorted: Vec<(&'a str, [u8; 32])>,
+    sorted: Option<Vec<(&'a str, [u8; 32])>>,
     unique: bool,
 }
 
 impl<'a> ListedHashes<'a> {
-    fn new(files: &'a [ListedFile]) -> ListedHashes<'a> {
-        let mut sorted: Vec<(&str, [u8; 32])> = files
-            .iter()
-            .map(|file| (file.path.as_str(), file.sha256))
-            .collect();
-        // Stable, so that of equal paths the last line stays last.
-        sorted.sort_by(|first, second| first.0.cmp(second.0));
-        let unique = sorted.windows(2).all(|pair| pair[0].0 != pair[1].0);
-        if !unique {
-            let mut kept: Vec<(&str, [u8; 32])> = Vec::with_capacity(sorted.len());
-            for item in sorted {
-                match kept.last_mut() {
-                    Some(last) if last.0 == item.0 => *last = item,
-                    _ => kept.push(item),
-                }
-            }
-            sorted = kept;
-        }
+    /// `unique` says that no path is listed twice.
+    fn new(files: &'a [ListedFile], unique: bool) -> ListedHashes<'a> {
         ListedHashes {
             in_order: files,
             next: 0,
-            sorted,
+            sorted: None,
             unique,
         }
     }
@@ -416,12 +473,32 @@ impl<'a> ListedHashes<'a> {
             self.next += 1;
             return Some(file.sha256);
         }
-        let found = self
+        let sorted = self
             .sorted
+            .get_or_insert_with(|| last_of_each_path(self.in_order));
+        let found = sorted
             .binary_search_by(|(listed, _)| (*listed).cmp(path))
             .ok()?;
-        Some(self.sorted[found].1)
+        Some(sorted[found].1)
     }
+}
+
+/// Each listed path with the hash of its last line, sorted by path.
+fn last_of_each_path(files: &[ListedFile]) -> Vec<(&str, [u8; 32])> {
+    let mut sorted: Vec<(&str, [u8; 32])> = files
+        .iter()
+        .map(|file| (file.path.as_str(), file.sha256))
+        .collect();
+    // Stable, so that of equal paths the last line stays last.
+    sorted.sort_by(|first, second| first.0.cmp(second.0));
+    let mut kept: Vec<(&str, [u8; 32])> = Vec::with_capacity(sorted.len());
+    for item in sorted {
+        match kept.last_mut() {
+            Some(last) if last.0 == item.0 => *last = item,
+            _ => kept.push(item),
+        }
+    }
+    kept
 }
 
 /// Which entries have their data read, and which pass the size cap.
@@ -434,27 +511,58 @@ struct DataPlan {
 
 /// Spends the size cap entry by entry, in order.
 fn select_data(layout: &Layout, options: &VerifyOptions) -> DataPlan {
-    let mut budget = options.max_size;
+    let mut cap = SizeCap::new(options.max_size);
     let mut plan = DataPlan {
         selected: Vec::new(),
         over_cap: Vec::new(),
     };
     for entry in &layout.entries {
-        if entry.is_encrypted() || !matches!(entry.central.method, 0 | 8) || entry.local.is_err() {
-            // Reported among the hazards; nothing to read.
-            continue;
-        }
-        let declared = entry.central.uncompressed_size;
-        if declared > budget {
-            plan.over_cap.push(entry.index);
-            continue;
-        }
-        budget -= declared;
-        if options.read_data {
-            plan.selected.push(entry.index);
+        match cap.spend(entry) {
+            Spent::Nothing => {}
+            Spent::OverCap => plan.over_cap.push(entry.index),
+            Spent::Read => {
+                if options.read_data {
+                    plan.selected.push(entry.index);
+                }
+            }
         }
     }
     plan
+}
+
+/// What is left of the size cap, spent in entry order on each entry whose
+/// data can be read.
+struct SizeCap {
+    left: u64,
+}
+
+/// What an entry took of the size cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Spent {
+    /// Its data cannot be read (reported among the hazards).
+    Nothing,
+    /// Its declared size no longer fits under the cap.
+    OverCap,
+    /// Its declared size; its data is read.
+    Read,
+}
+
+impl SizeCap {
+    fn new(cap: u64) -> SizeCap {
+        SizeCap { left: cap }
+    }
+
+    fn spend(&mut self, entry: &Entry) -> Spent {
+        if entry.is_encrypted() || !matches!(entry.central.method, 0 | 8) || entry.local.is_err() {
+            return Spent::Nothing;
+        }
+        let declared = entry.central.uncompressed_size;
+        if declared > self.left {
+            return Spent::OverCap;
+        }
+        self.left -= declared;
+        Spent::Read
+    }
 }
 
 /// The entry the checks read as the file list: the first of its name.
@@ -469,15 +577,16 @@ fn file_list_entry(layout: &Layout) -> Option<&Entry> {
 type DataResult = Option<Result<EntryDigest, EntryReadError>>;
 
 /// Reads every selected entry to its end, spread over the cores, reporting
-/// progress from this thread, from `counted` bytes read elsewhere.
+/// progress from this thread: `done` of `total` bytes, counting what is
+/// read elsewhere.
 fn read_data<S: ReadAt + Sync + ?Sized>(
     source: &S,
     layout: &Layout,
     selected: &[usize],
     progress: Progress<'_>,
-    (counted, total): (u64, u64),
+    done: &AtomicU64,
+    total: u64,
 ) -> Vec<DataResult> {
-    let done = AtomicU64::new(counted);
     for_each_entry(
         source,
         layout,
@@ -489,7 +598,9 @@ fn read_data<S: ReadAt + Sync + ?Sized>(
                 Ok(())
             }))
         },
-        &mut || progress(done.load(Ordering::Relaxed), total),
+        // An entry read early from an end record that was given up is
+        // counted twice.
+        &mut || progress(done.load(Ordering::Relaxed).min(total), total),
     )
     .unwrap_or_else(|(_, never)| match never {})
 }
@@ -501,6 +612,8 @@ struct Checker<'a, S: ReadAt + Sync + ?Sized> {
     report: Report,
     /// What reading the file list to its end gave, when the checks read it.
     list_digest: Option<EntryDigest>,
+    /// Whether the list, compared with the files, names no path twice.
+    list_paths_unique: bool,
     /// The file list as read while the structure was, if it was.
     early_list: Option<EarlyList>,
 }
@@ -680,6 +793,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 .zip(files)
                 .all(|(file, entry)| file.path.as_bytes() == entry.central.name)
         {
+            self.list_paths_unique = true;
             return;
         }
 
@@ -694,6 +808,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 _ => counted.push((path, 1)),
             }
         }
+        self.list_paths_unique = counted.iter().all(|(_, count)| *count == 1);
         for (path, count) in &counted {
             if *count > 1 {
                 self.push(
@@ -780,7 +895,13 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
         let mut results = plan.selected.iter().copied().zip(results).peekable();
         let mut over_cap = plan.over_cap.iter().copied().peekable();
         for entry in &layout.entries {
-            let name = String::from_utf8_lossy(&entry.central.name);
+            // Decoded once: the list is looked up by the text, the problems
+            // name its lossy form.
+            let text = entry.name();
+            let name = text.map_or_else(
+                || String::from_utf8_lossy(&entry.central.name),
+                Cow::Borrowed,
+            );
             let declared = entry.central.uncompressed_size;
             if over_cap.next_if_eq(&entry.index).is_some() {
                 self.push(
@@ -833,7 +954,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                     .at(name.as_ref()),
                 );
             }
-            if let Some(expected) = entry.name().and_then(|text| listed.get(text))
+            if let Some(expected) = text.and_then(|text| listed.get(text))
                 && digest.sha256 != expected
             {
                 self.push(

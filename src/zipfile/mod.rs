@@ -16,5 +16,5 @@ pub mod source;
 
 pub use bytes::hex;
 pub use layout::{Entry, EntryKind, Layout, LayoutError};
-pub use read::{EntryDigest, EntryReadError, EntryReader, read_entry};
+pub use read::{EntryData, EntryDigest, EntryReadError, EntryReader, read_entry};
 pub use source::{ReadAhead, ReadAt};

@@ -6,13 +6,17 @@
 //! Small entries that lie close together form one job, read from the archive
 //! with one read; large entries are jobs of their own. The largest jobs go
 //! first, so that one large entry does not start last and run alone.
+//!
+//! An [`EarlyReader`] reads small entries on another core while the
+//! structure is still being read, as it hands them over.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
+use std::thread::{Scope, ScopedJoinHandle};
 use std::time::Duration;
 
 use super::layout::{Entry, Layout};
-use super::read::EntryReader;
+use super::read::{EntryData, EntryReader};
 use super::source::{ReadAhead, ReadAt};
 
 /// Entries whose data is at most this long are read together with their
@@ -233,4 +237,147 @@ fn plan_jobs(layout: &Layout, selected: &[usize]) -> Vec<Job> {
     jobs.extend(batch);
     jobs.sort_by_key(|job| std::cmp::Reverse(job.weight));
     jobs
+}
+
+/// Small entries read together by an [`EarlyReader`]: the stretch of the
+/// archive they lie in, and each entry by index.
+struct EarlyBatch {
+    start: u64,
+    end: u64,
+    entries: Vec<(usize, EntryData)>,
+}
+
+/// Reads small entries on a thread of its own as they are handed over,
+/// while the rest of the structure is still being read. It takes a batch
+/// only when its thread is free for it; what it does not take is left to
+/// be read with the rest, once the structure is whole.
+pub struct EarlyReader<'scope, T> {
+    sender: Option<mpsc::SyncSender<EarlyBatch>>,
+    open: Option<EarlyBatch>,
+    batch_span: u64,
+    taken: Vec<(usize, EntryData)>,
+    thread: Option<ScopedJoinHandle<'scope, Vec<(usize, EntryData, T)>>>,
+}
+
+impl<'scope, T: Send + 'scope> EarlyReader<'scope, T> {
+    /// Starts the reading thread in `scope`, which runs `work` on each
+    /// entry taken. With one core there is no thread, and nothing is taken.
+    pub fn start<S, F>(scope: &'scope Scope<'scope, '_>, source: &'scope S, work: F) -> Self
+    where
+        S: ReadAt + Sync + ?Sized,
+        F: Fn(&mut EntryReader, &WorkerSource<'_, S>, EntryData) -> T + Send + 'scope,
+    {
+        let mut early = EarlyReader {
+            sender: None,
+            open: None,
+            batch_span: SMALL_ENTRY,
+            taken: Vec::new(),
+            thread: None,
+        };
+        let Ok(length) = source.length() else {
+            return early;
+        };
+        if worker_count() < 2 {
+            return early;
+        }
+        early.batch_span = (length / MIN_BATCHES).clamp(SMALL_ENTRY, BATCH_SPAN);
+        // Room for one batch waiting while another is read: the thread is
+        // never idle while batches come, and never far behind.
+        let (sender, receiver) = mpsc::sync_channel::<EarlyBatch>(1);
+        early.sender = Some(sender);
+        early.thread = Some(scope.spawn(move || {
+            let mut reader = EntryReader::new();
+            let ahead = ReadAhead::new(source, length, READ_AHEAD);
+            let mut done = Vec::new();
+            for batch in receiver {
+                let _ = ahead.load(batch.start, batch.end - batch.start);
+                for (index, data) in batch.entries {
+                    done.push((index, data, work(&mut reader, &ahead, data)));
+                }
+            }
+            done
+        }));
+        early
+    }
+
+    /// Offers entry `index` for reading. Large entries are never taken:
+    /// they are read after, largest first.
+    pub fn offer(&mut self, index: usize, data: EntryData) {
+        if self.sender.is_none() || data.compressed_size > SMALL_ENTRY {
+            return;
+        }
+        let start = data.data_offset;
+        let Some(end) = start.checked_add(data.compressed_size) else {
+            return;
+        };
+        if let Some(open) = &mut self.open {
+            if start >= open.start && end - open.start <= self.batch_span {
+                open.end = open.end.max(end);
+                open.entries.push((index, data));
+                return;
+            }
+            self.hand_over();
+        }
+        self.open = Some(EarlyBatch {
+            start,
+            end,
+            entries: vec![(index, data)],
+        });
+    }
+
+    /// Hands the open batch to the thread if it is free to take it; a
+    /// batch it does not take is dropped, and its entries read later.
+    fn hand_over(&mut self) {
+        let (Some(batch), Some(sender)) = (self.open.take(), &self.sender) else {
+            return;
+        };
+        let before = self.taken.len();
+        self.taken.extend_from_slice(&batch.entries);
+        if sender.try_send(batch).is_err() {
+            self.taken.truncate(before);
+        }
+    }
+
+    /// Hands over the last batch and lets the thread finish what it took.
+    pub fn finish(mut self) -> EarlyRead<'scope, T> {
+        self.hand_over();
+        self.sender = None;
+        EarlyRead {
+            taken: self.taken,
+            thread: self.thread,
+        }
+    }
+}
+
+/// What an [`EarlyReader`] took, and its thread finishing it.
+pub struct EarlyRead<'scope, T> {
+    taken: Vec<(usize, EntryData)>,
+    thread: Option<ScopedJoinHandle<'scope, Vec<(usize, EntryData, T)>>>,
+}
+
+impl<T> EarlyRead<'_, T> {
+    /// For each of `count` entries by index, whether it was taken and
+    /// `alike` holds for it: given the index and what was taken of it, says
+    /// that the entry still reads as it did (the structure may have been
+    /// read again from another end record since).
+    pub fn taken_alike(&self, count: usize, alike: impl Fn(usize, EntryData) -> bool) -> Vec<bool> {
+        let mut by_index = vec![false; count];
+        for (index, data) in &self.taken {
+            if let Some(slot) = by_index.get_mut(*index) {
+                *slot |= alike(*index, *data);
+            }
+        }
+        by_index
+    }
+
+    /// Waits for the thread; answers each entry read, by index, with what
+    /// was taken of it: a caller uses a result only for an entry that still
+    /// reads alike.
+    pub fn join(self) -> Vec<(usize, EntryData, T)> {
+        match self.thread.map(ScopedJoinHandle::join) {
+            None => Vec::new(),
+            Some(Ok(done)) => done,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+        }
+    }
 }

@@ -81,6 +81,47 @@ where
     EntryReader::new().read(source, entry, sink)
 }
 
+/// What reading needs of an entry's headers, taken out of them, so that an
+/// entry can be handed to another thread while the rest of the structure
+/// is still being read. Two entries with equal `EntryData` read alike.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EntryData {
+    /// The compression method of the central header.
+    pub method: u16,
+    /// Where the data starts, after the local header.
+    pub data_offset: u64,
+    /// The compressed size of the central header.
+    pub compressed_size: u64,
+    /// The uncompressed size of the central header.
+    pub uncompressed_size: u64,
+}
+
+impl EntryData {
+    /// What reading `entry` needs.
+    ///
+    /// # Errors
+    /// When the entry is encrypted or its local header could not be read.
+    pub fn of(entry: &Entry) -> Result<EntryData, EntryReadError> {
+        if entry.is_encrypted() {
+            return Err(EntryReadError::Unsupported(
+                "entry is encrypted".to_string(),
+            ));
+        }
+        let data_offset = match &entry.local {
+            Ok(local) => local.data_offset,
+            Err(problem) => {
+                return Err(EntryReadError::Corrupt(format!("local header: {problem}")));
+            }
+        };
+        Ok(EntryData {
+            method: entry.central.method,
+            data_offset,
+            compressed_size: entry.central.compressed_size,
+            uncompressed_size: entry.central.uncompressed_size,
+        })
+    }
+}
+
 /// Reads entries one after another with the same buffers and inflater.
 pub struct EntryReader {
     input: Vec<u8>,
@@ -113,39 +154,50 @@ impl EntryReader {
         &mut self,
         source: &S,
         entry: &Entry,
+        sink: F,
+    ) -> Result<EntryDigest, EntryReadError>
+    where
+        S: ReadAt + ?Sized,
+        F: FnMut(&[u8]) -> io::Result<()>,
+    {
+        self.read_data(source, EntryData::of(entry)?, sink)
+    }
+
+    /// Reads an entry's data as [`EntryReader::read`] does, from what was
+    /// taken of its headers.
+    ///
+    /// # Errors
+    /// See [`EntryReadError`]. On error `sink` may have received part of the
+    /// data.
+    pub fn read_data<S, F>(
+        &mut self,
+        source: &S,
+        entry: EntryData,
         mut sink: F,
     ) -> Result<EntryDigest, EntryReadError>
     where
         S: ReadAt + ?Sized,
         F: FnMut(&[u8]) -> io::Result<()>,
     {
-        if entry.is_encrypted() {
-            return Err(EntryReadError::Unsupported(
-                "entry is encrypted".to_string(),
-            ));
-        }
-        let central = &entry.central;
-        let data_offset = match &entry.local {
-            Ok(local) => local.data_offset,
-            Err(problem) => {
-                return Err(EntryReadError::Corrupt(format!("local header: {problem}")));
-            }
-        };
+        let EntryData {
+            method,
+            data_offset,
+            compressed_size,
+            uncompressed_size: declared,
+        } = entry;
         let length = source.length().map_err(EntryReadError::Io)?;
         if data_offset
-            .checked_add(central.compressed_size)
+            .checked_add(compressed_size)
             .is_none_or(|end| end > length)
         {
             return Err(EntryReadError::Corrupt(
                 "entry data runs past the end of the archive".to_string(),
             ));
         }
-        let declared = central.uncompressed_size;
-        match central.method {
-            0 if central.compressed_size != declared => {
+        match method {
+            0 if compressed_size != declared => {
                 return Err(EntryReadError::Corrupt(format!(
-                    "stored entry has {} bytes of data but declares {declared}",
-                    central.compressed_size
+                    "stored entry has {compressed_size} bytes of data but declares {declared}"
                 )));
             }
             0 | 8 => {}
@@ -158,10 +210,10 @@ impl EntryReader {
         }
 
         let data = Data {
-            method: central.method,
+            method,
             position: data_offset,
-            end: data_offset + central.compressed_size,
-            length: central.compressed_size,
+            end: data_offset + compressed_size,
+            length: compressed_size,
             declared,
         };
         if declared < HASH_THREAD_THRESHOLD {
