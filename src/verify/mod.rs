@@ -465,19 +465,22 @@ impl<'a> ListedHashes<'a> {
         }
     }
 
-    fn get(&mut self, path: &str) -> Option<[u8; 32]> {
+    /// The hash listed for the entry named `name`. A name that is not
+    /// UTF-8 equals no listed path.
+    fn get(&mut self, name: &[u8]) -> Option<[u8; 32]> {
         if self.unique
             && let Some(file) = self.in_order.get(self.next)
-            && file.path == path
+            && file.path.as_bytes() == name
         {
             self.next += 1;
             return Some(file.sha256);
         }
+        // Text orders as its bytes do.
         let sorted = self
             .sorted
             .get_or_insert_with(|| last_of_each_path(self.in_order));
         let found = sorted
-            .binary_search_by(|(listed, _)| (*listed).cmp(path))
+            .binary_search_by(|(listed, _)| listed.as_bytes().cmp(name))
             .ok()?;
         Some(sorted[found].1)
     }
@@ -895,15 +898,12 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
         let mut results = plan.selected.iter().copied().zip(results).peekable();
         let mut over_cap = plan.over_cap.iter().copied().peekable();
         for entry in &layout.entries {
-            // Decoded once: the list is looked up by the text, the problems
-            // name its lossy form.
-            let text = entry.name();
-            let name = text.map_or_else(
-                || String::from_utf8_lossy(&entry.central.name),
-                Cow::Borrowed,
-            );
+            // Decoded only for a problem: the list is looked up by the
+            // name's bytes.
+            let name = || String::from_utf8_lossy(&entry.central.name);
             let declared = entry.central.uncompressed_size;
             if over_cap.next_if_eq(&entry.index).is_some() {
+                let name = name();
                 self.push(
                     Problem::new(
                         ProblemCode::SizeLimit,
@@ -923,7 +923,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             let digest = match result {
                 Some(Ok(digest)) => digest,
                 Some(Err(error)) => {
-                    let problem = self.read_problem(&name, &error);
+                    let problem = self.read_problem(&name(), &error);
                     self.push(problem);
                     continue;
                 }
@@ -931,6 +931,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
             };
             self.report.bytes_checked += digest.size;
             if digest.size != declared {
+                let name = name();
                 self.push(
                     Problem::new(
                         ProblemCode::SizeMismatch,
@@ -943,6 +944,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 );
             }
             if digest.crc32 != entry.central.crc32 {
+                let name = name();
                 self.push(
                     Problem::new(
                         ProblemCode::CrcMismatch,
@@ -954,9 +956,10 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                     .at(name.as_ref()),
                 );
             }
-            if let Some(expected) = text.and_then(|text| listed.get(text))
+            if let Some(expected) = listed.get(&entry.central.name)
                 && digest.sha256 != expected
             {
+                let name = name();
                 self.push(
                     Problem::new(
                         ProblemCode::HashMismatch,
