@@ -381,3 +381,100 @@ impl<T> EarlyRead<'_, T> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Cursor, Write};
+
+    use super::*;
+    use crate::zipfile::EntryDigest;
+
+    /// An archive of `count` small deflated entries and, in the middle, one
+    /// stored entry larger than a small entry may be.
+    fn archive(count: usize) -> Vec<u8> {
+        let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let deflated = zip::write::SimpleFileOptions::default();
+        let stored = deflated.compression_method(zip::CompressionMethod::Stored);
+        for index in 0..count {
+            if index == count / 2 {
+                writer.start_file("large", stored).unwrap();
+                writer
+                    .write_all(&vec![7u8; SMALL_ENTRY as usize + 1])
+                    .unwrap();
+            }
+            writer
+                .start_file(format!("{index}.conf"), deflated)
+                .unwrap();
+            writer
+                .write_all(format!("entry {index} {}", "x".repeat(index % 90)).as_bytes())
+                .unwrap();
+        }
+        writer.finish().unwrap().into_inner()
+    }
+
+    /// Every entry the early reader takes is read as a reader of its own
+    /// reads it, the large one is never taken, and what it took is what
+    /// it says it took.
+    #[test]
+    fn what_the_early_reader_takes_reads_as_it_would_alone() {
+        let bytes = archive(3_000);
+        let layout = Layout::read(&bytes).unwrap();
+        let (taken, read) = std::thread::scope(|scope| {
+            let mut early = EarlyReader::start(scope, &bytes, |reader, source, data| {
+                reader.read_data(source, data, |_| Ok(())).ok()
+            });
+            for entry in &layout.entries {
+                early.offer(entry.index, EntryData::of(entry).unwrap());
+            }
+            let early = early.finish();
+            let taken = early.taken_alike(layout.entries.len(), |_, _| true);
+            (taken, early.join())
+        });
+
+        let read_indices: Vec<usize> = read.iter().map(|(index, _, _)| *index).collect();
+        let taken_indices: Vec<usize> = (0..taken.len()).filter(|index| taken[*index]).collect();
+        let mut sorted = read_indices.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, taken_indices);
+        if worker_count() > 1 {
+            assert!(!read.is_empty(), "the first batch is always taken");
+        }
+        for (index, data, digest) in read {
+            let entry = &layout.entries[index];
+            assert_ne!(entry.central.name, b"large");
+            assert_eq!(Some(data), EntryData::of(entry).ok());
+            let alone: Option<EntryDigest> = EntryReader::new()
+                .read(bytes.as_slice(), entry, |_| Ok(()))
+                .ok();
+            assert!(alone.is_some());
+            assert_eq!(digest, alone, "{}", entry.display_name());
+        }
+    }
+
+    /// `taken_alike` keeps only the entries its test says still read alike.
+    #[test]
+    fn taken_entries_that_no_longer_read_alike_are_not_counted() {
+        let bytes = archive(200);
+        let layout = Layout::read(&bytes).unwrap();
+        let taken = std::thread::scope(|scope| {
+            let mut early = EarlyReader::start(scope, &bytes, |_, _, _| ());
+            for entry in &layout.entries {
+                early.offer(entry.index, EntryData::of(entry).unwrap());
+            }
+            let early = early.finish();
+            early.taken_alike(layout.entries.len(), |index, _| index % 2 == 0)
+        });
+        assert!(
+            taken
+                .iter()
+                .enumerate()
+                .all(|(index, taken)| !taken || index % 2 == 0)
+        );
+        if worker_count() > 1 {
+            assert!(
+                taken.iter().any(|taken| *taken),
+                "the first batch is always taken"
+            );
+        }
+    }
+}
