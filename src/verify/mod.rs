@@ -34,7 +34,7 @@ use crate::format::{
     STATISTICS_DIR,
 };
 use crate::zipfile::layout::method_name;
-use crate::zipfile::parallel::{EarlyReader, for_each_entry, worker_count};
+use crate::zipfile::parallel::{EarlyRead, EarlyReader, for_each_entry, worker_count};
 use crate::zipfile::{
     Entry, EntryData, EntryDigest, EntryKind, EntryReadError, Layout, LayoutError, ReadAt,
     read_entry,
@@ -368,27 +368,9 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         // the data workers leave it to them rather than inflate it twice.
         let list_at = file_list_entry(&layout)
             .and_then(|list| Some((list, plan.selected.binary_search(&list.index).ok()?)));
-        let list_position = list_at.map(|(_, position)| position);
-        let reads_alike = |index: usize, data: EntryData| {
-            layout
-                .entries
-                .get(index)
-                .is_some_and(|entry| EntryData::of(entry).ok() == Some(data))
-        };
-
-        // What the early reader took is not read again.
-        let taken = early_data.taken_alike(layout.entries.len(), reads_alike);
-        let remaining: Vec<usize> = (0..plan.selected.len())
-            .filter(|position| Some(*position) != list_position && !taken[plan.selected[*position]])
-            .collect();
-        let mut results: Vec<DataResult> = std::iter::repeat_with(|| None)
-            .take(plan.selected.len())
-            .collect();
-        if !plan.selected.is_empty() {
-            let indices: Vec<usize> = remaining
-                .iter()
-                .map(|position| plan.selected[*position])
-                .collect();
+        let results = if plan.selected.is_empty() {
+            Vec::new()
+        } else {
             let total = layout
                 .entries
                 .iter()
@@ -396,28 +378,15 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
                 .fold(0u64, u64::saturating_add);
             let counted = list_at.map_or(0, |(list, _)| list.central.uncompressed_size);
             done.fetch_add(counted, Ordering::Relaxed);
-            let read = read_data(source, &layout, &indices, progress, done, total);
-            for (position, result) in remaining.iter().zip(read) {
-                results[*position] = result;
-            }
-        }
-        for (index, data, result) in early_data.join() {
-            if let Ok(position) = plan.selected.binary_search(&index)
-                && Some(position) != list_position
-                && results[position].is_none()
-                && reads_alike(index, data)
-            {
-                results[position] = Some(result);
-            }
-        }
-        // Every entry taken was read; should one not have been, it is read
-        // here rather than go without a verdict.
-        for (position, result) in results.iter_mut().enumerate() {
-            if result.is_none() && Some(position) != list_position {
-                let entry = layout.entries.get(plan.selected[position]);
-                *result = entry.map(|entry| read_entry(source, entry, |_| Ok(())));
-            }
-        }
+            let list_position = list_at.map(|(_, position)| position);
+            let selection = Selection {
+                selected: &plan.selected,
+                skipped: list_position,
+            };
+            read_data(
+                source, &layout, selection, early_data, progress, done, total,
+            )
+        };
         match structure.join() {
             Ok(checked) => (checked, plan, list_at, results),
             Err(panic) => std::panic::resume_unwind(panic),
@@ -585,21 +554,50 @@ fn file_list_entry(layout: &Layout) -> Option<&Entry> {
 /// What reading one entry to its end gave.
 type DataResult = Option<Result<EntryDigest, EntryReadError>>;
 
-/// Reads every selected entry to its end, spread over the cores, reporting
-/// progress from this thread: `done` of `total` bytes, counting what is
-/// read elsewhere.
+/// The entries to read, by index in entry order, and the position among
+/// them of one that is read elsewhere.
+struct Selection<'a> {
+    selected: &'a [usize],
+    skipped: Option<usize>,
+}
+
+/// What the early reader's reads give.
+type EarlyResult = Result<EntryDigest, EntryReadError>;
+
+/// Reads every selected entry but the skipped one to its end; answers each
+/// result by position in the selection. What `early` read stands for the
+/// entries that still read alike; the rest are read spread over the cores,
+/// reporting progress from this thread: `done` of `total` bytes, counting
+/// what is read elsewhere.
 fn read_data<S: ReadAt + Sync + ?Sized>(
     source: &S,
     layout: &Layout,
-    selected: &[usize],
+    Selection { selected, skipped }: Selection<'_>,
+    early: EarlyRead<'_, EarlyResult>,
     progress: Progress<'_>,
     done: &AtomicU64,
     total: u64,
 ) -> Vec<DataResult> {
-    for_each_entry(
+    let reads_alike = |index: usize, data: EntryData| {
+        layout
+            .entries
+            .get(index)
+            .is_some_and(|entry| EntryData::of(entry).ok() == Some(data))
+    };
+
+    // What the early reader took is not read again.
+    let taken = early.taken_alike(layout.entries.len(), reads_alike);
+    let remaining: Vec<usize> = (0..selected.len())
+        .filter(|position| Some(*position) != skipped && !taken[selected[*position]])
+        .collect();
+    let indices: Vec<usize> = remaining
+        .iter()
+        .map(|position| selected[*position])
+        .collect();
+    let read = for_each_entry(
         source,
         layout,
-        selected,
+        &indices,
         worker_count(),
         |reader, source, entry| {
             Ok::<_, Infallible>(reader.read(source, entry, |chunk| {
@@ -611,7 +609,32 @@ fn read_data<S: ReadAt + Sync + ?Sized>(
         // counted twice.
         &mut || progress(done.load(Ordering::Relaxed).min(total), total),
     )
-    .unwrap_or_else(|(_, never)| match never {})
+    .unwrap_or_else(|(_, never)| match never {});
+
+    let mut results: Vec<DataResult> = std::iter::repeat_with(|| None)
+        .take(selected.len())
+        .collect();
+    for (position, result) in remaining.iter().zip(read) {
+        results[*position] = result;
+    }
+    for (index, data, result) in early.join() {
+        if let Ok(position) = selected.binary_search(&index)
+            && Some(position) != skipped
+            && results[position].is_none()
+            && reads_alike(index, data)
+        {
+            results[position] = Some(result);
+        }
+    }
+    // Every entry taken was read; should one not have been, it is read
+    // here rather than go without a verdict.
+    for (position, result) in results.iter_mut().enumerate() {
+        if result.is_none() && Some(position) != skipped {
+            let entry = layout.entries.get(selected[position]);
+            *result = entry.map(|entry| read_entry(source, entry, |_| Ok(())));
+        }
+    }
+    results
 }
 
 struct Checker<'a, S: ReadAt + Sync + ?Sized> {

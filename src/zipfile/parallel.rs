@@ -163,6 +163,12 @@ where
     }
 }
 
+/// How much of the archive a batch of small entries spans, for small
+/// entries of `small_bytes` in all.
+fn batch_span(small_bytes: u64) -> u64 {
+    (small_bytes / MIN_BATCHES).clamp(SMALL_ENTRY, BATCH_SPAN)
+}
+
 /// A unit of work: entries by position in the selection, and the stretch
 /// of the archive to load first when they are a batch.
 struct Job {
@@ -206,7 +212,7 @@ fn plan_jobs(layout: &Layout, selected: &[usize]) -> Vec<Job> {
         .filter(|(start, end, _)| is_small(*start, *end))
         .map(|(start, end, _)| end - start)
         .sum();
-    let batch_span = (small_bytes / MIN_BATCHES).clamp(SMALL_ENTRY, BATCH_SPAN);
+    let batch_span = batch_span(small_bytes);
 
     let mut jobs: Vec<Job> = Vec::new();
     let mut batch: Option<Job> = None;
@@ -280,7 +286,9 @@ impl<'scope, T: Send + 'scope> EarlyReader<'scope, T> {
         if worker_count() < 2 {
             return early;
         }
-        early.batch_span = (length / MIN_BATCHES).clamp(SMALL_ENTRY, BATCH_SPAN);
+        // The small entries' bytes are not known yet; the archive's length
+        // bounds them.
+        early.batch_span = batch_span(length);
         // Room for one batch waiting while another is read: the thread is
         // never idle while batches come, and never far behind.
         let (sender, receiver) = mpsc::sync_channel::<EarlyBatch>(1);
