@@ -251,20 +251,12 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             Ok(())
         })
     });
-    let mut cap = SizeCap::new(options.max_size);
-    let mut data_list_seen = false;
+    let mut gathered = Gathered::new(options);
     let layout = Layout::read_watching(source, &mut |entry| {
-        if entry.index == 0 {
-            // A first entry again: the structure is read anew from another
-            // end record.
-            cap = SizeCap::new(options.max_size);
-            data_list_seen = false;
-        }
+        let spent = gathered.see(entry);
         let is_list = entry.central.name == FILE_LIST_NAME.as_bytes();
-        let spent = cap.spend(entry);
-        if is_list && !data_list_seen {
+        if gathered.list == Some(entry.index) {
             // Read by the checks, not by the data workers.
-            data_list_seen = true;
         } else if spent == Spent::Read
             && options.read_data
             && entry.index >= EARLY_DATA_FROM
@@ -314,12 +306,16 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         }
     };
 
+    let Gathered {
+        plan,
+        files,
+        list: list_index,
+        total,
+        ..
+    } = gathered.of(&layout, options);
+
     // 2. Not empty: at least one entry that is not a folder.
-    let files: Vec<&Entry> = layout
-        .entries
-        .iter()
-        .filter(|entry| entry.kind() != EntryKind::Directory)
-        .collect();
+    let files: Vec<&Entry> = files.iter().map(|&index| &layout.entries[index]).collect();
     if files.is_empty() {
         let detail = if layout.entries.is_empty() {
             "the archive holds no entry".to_string()
@@ -363,19 +359,15 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
     // them.
     let (checked, plan, list_at, mut results) = std::thread::scope(|inner| {
         let structure = inner.spawn(structure);
-        let plan = select_data(&layout, options);
         // The checks read the file list whole, with its CRC-32 and SHA-256:
         // the data workers leave it to them rather than inflate it twice.
-        let list_at = file_list_entry(&layout)
-            .and_then(|list| Some((list, plan.selected.binary_search(&list.index).ok()?)));
+        let list_at = list_index.and_then(|index| {
+            let position = plan.selected.binary_search(&index).ok()?;
+            Some((&layout.entries[index], position))
+        });
         let results = if plan.selected.is_empty() {
             Vec::new()
         } else {
-            let total = layout
-                .entries
-                .iter()
-                .map(|entry| entry.central.uncompressed_size)
-                .fold(0u64, u64::saturating_add);
             let counted = list_at.map_or(0, |(list, _)| list.central.uncompressed_size);
             done.fetch_add(counted, Ordering::Relaxed);
             let list_position = list_at.map(|(_, position)| position);
@@ -487,25 +479,86 @@ struct DataPlan {
     over_cap: Vec<usize>,
 }
 
-/// Spends the size cap entry by entry, in order.
-fn select_data(layout: &Layout, options: &VerifyOptions) -> DataPlan {
-    let mut cap = SizeCap::new(options.max_size);
-    let mut plan = DataPlan {
-        selected: Vec::new(),
-        over_cap: Vec::new(),
-    };
-    for entry in &layout.entries {
-        match cap.spend(entry) {
+/// What the data plan and the checks need of each entry, taken as the
+/// structure's reader shows it, while it is still in the cache: no pass
+/// over the whole structure then stands between reading it and reading
+/// the data.
+struct Gathered {
+    max_size: u64,
+    read_data: bool,
+    cap: SizeCap,
+    /// Entries seen since the last first entry.
+    seen: usize,
+    plan: DataPlan,
+    /// The entries that are not folders.
+    files: Vec<usize>,
+    /// The first entry named as the file list.
+    list: Option<usize>,
+    /// Declared sizes of all entries, for the progress.
+    total: u64,
+}
+
+impl Gathered {
+    fn new(options: &VerifyOptions) -> Gathered {
+        Gathered {
+            max_size: options.max_size,
+            read_data: options.read_data,
+            cap: SizeCap::new(options.max_size),
+            seen: 0,
+            plan: DataPlan {
+                selected: Vec::new(),
+                over_cap: Vec::new(),
+            },
+            files: Vec::new(),
+            list: None,
+            total: 0,
+        }
+    }
+
+    /// Takes `entry`'s part, and tells what it took of the size cap. A first
+    /// entry starts again: the structure is then read anew from another end
+    /// record.
+    fn see(&mut self, entry: &Entry) -> Spent {
+        if entry.index == 0 && self.seen > 0 {
+            *self = Gathered::new(&VerifyOptions {
+                max_size: self.max_size,
+                read_data: self.read_data,
+            });
+        }
+        self.seen += 1;
+        if entry.kind() != EntryKind::Directory {
+            self.files.push(entry.index);
+        }
+        if self.list.is_none() && entry.central.name == FILE_LIST_NAME.as_bytes() {
+            self.list = Some(entry.index);
+        }
+        self.total = self.total.saturating_add(entry.central.uncompressed_size);
+        let spent = self.cap.spend(entry);
+        match spent {
             Spent::Nothing => {}
-            Spent::OverCap => plan.over_cap.push(entry.index),
+            Spent::OverCap => self.plan.over_cap.push(entry.index),
             Spent::Read => {
-                if options.read_data {
-                    plan.selected.push(entry.index);
+                if self.read_data {
+                    self.plan.selected.push(entry.index);
                 }
             }
         }
+        spent
     }
-    plan
+
+    /// What was gathered, when it was gathered from `layout`'s entries;
+    /// gathered from them anew otherwise (an end record given up after
+    /// some entries, and a structure of none).
+    fn of(self, layout: &Layout, options: &VerifyOptions) -> Gathered {
+        if self.seen == layout.entries.len() {
+            return self;
+        }
+        let mut gathered = Gathered::new(options);
+        for entry in &layout.entries {
+            gathered.see(entry);
+        }
+        gathered
+    }
 }
 
 /// What is left of the size cap, spent in entry order on each entry whose
