@@ -14,6 +14,7 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod access;
+pub mod allocator;
 pub mod catalogue;
 pub mod conformance;
 pub mod create;

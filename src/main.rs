@@ -7,6 +7,9 @@
 
 mod cli;
 
+#[global_allocator]
+static ALLOCATOR: puqbackup::allocator::HugePageAllocator = puqbackup::allocator::HugePageAllocator;
+
 fn main() -> std::process::ExitCode {
     cli::main()
 }
