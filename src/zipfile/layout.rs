@@ -656,24 +656,31 @@ impl Layout {
             ));
         };
 
-        // Every central header, then what each points to.
-        let mut directory = vec![0u8; usize::try_from(directory_size).unwrap_or(0)];
-        source.read_exact_at(&mut directory, directory_offset)?;
-        let mut cursor = Cursor::new(&directory);
-        let most = directory.len() / CENTRAL_HEADER_LENGTH;
+        // Every central header, then what each points to. The directory is
+        // read a window at a time into one buffer: read whole, it was a
+        // block of fresh memory as large as the directory, faulted in page
+        // by page on the way to being parsed once.
+        let mut window = DirectoryWindow::new(source, directory_offset, directory_size);
+        let most = usize::try_from(directory_size).unwrap_or(0) / CENTRAL_HEADER_LENGTH;
         let mut entries = Vec::with_capacity(most.min(usize::try_from(total_entries).unwrap_or(0)));
         // Local headers usually follow each other closely: read them in
         // windows rather than two small reads each.
         let ahead = ReadAhead::new(source, file_length, LOCAL_HEADER_WINDOW);
-        while cursor.remaining() >= 4 {
-            let header_offset = directory_offset + (directory.len() - cursor.remaining()) as u64;
+        loop {
+            let (bytes, header_offset) = window.next_header()?;
+            let mut cursor = Cursor::new(bytes);
+            if cursor.remaining() < 4 {
+                break;
+            }
             let Some(central) = parse_central_header(&mut cursor, header_offset)? else {
                 notes.push(format!(
                     "{} bytes at the end of the central directory are not a central header",
-                    cursor.remaining()
+                    window.left()
                 ));
                 break;
             };
+            let parsed = bytes.len() - cursor.remaining();
+            window.consume(parsed);
             let index = entries.len();
             let entry = Self::read_entry(&ahead, file_length, index, central, offset_shift)?;
             watch(&entry);
@@ -986,6 +993,66 @@ impl Layout {
     }
 }
 
+/// The central directory, read a window at a time.
+struct DirectoryWindow<'a, S: ?Sized> {
+    source: &'a S,
+    /// Where the directory starts in the file, and its length.
+    offset: u64,
+    length: u64,
+    /// Directory bytes from `start` on; those before `used` are parsed.
+    bytes: Vec<u8>,
+    start: u64,
+    used: usize,
+}
+
+impl<'a, S: ReadAt + ?Sized> DirectoryWindow<'a, S> {
+    /// Bytes read at once.
+    const SPAN: usize = 1 << 20;
+    /// The longest central header: its fixed part, then a name, an extra
+    /// field and a comment of 65,535 bytes each.
+    const LONGEST_HEADER: usize = CENTRAL_HEADER_LENGTH + 3 * 0xffff;
+
+    fn new(source: &'a S, offset: u64, length: u64) -> Self {
+        DirectoryWindow {
+            source,
+            offset,
+            length,
+            bytes: Vec::new(),
+            start: 0,
+            used: 0,
+        }
+    }
+
+    /// The unparsed bytes, holding the next header whole or the rest of
+    /// the directory, and the offset in the file where they start.
+    fn next_header(&mut self) -> Result<(&[u8], u64), LayoutError> {
+        let read_to = self.start + self.bytes.len() as u64;
+        if self.bytes.len() - self.used < Self::LONGEST_HEADER && read_to < self.length {
+            self.bytes.drain(..self.used);
+            self.start += self.used as u64;
+            self.used = 0;
+            let room = (Self::SPAN.max(Self::LONGEST_HEADER) - self.bytes.len()) as u64;
+            let more = usize::try_from((self.length - read_to).min(room)).unwrap_or(0);
+            let kept = self.bytes.len();
+            self.bytes.resize(kept + more, 0);
+            self.source
+                .read_exact_at(&mut self.bytes[kept..], self.offset + read_to)?;
+        }
+        let at = self.offset + self.start + self.used as u64;
+        Ok((&self.bytes[self.used..], at))
+    }
+
+    /// Marks `count` more bytes as parsed.
+    fn consume(&mut self, count: usize) {
+        self.used += count;
+    }
+
+    /// The directory's bytes not parsed yet.
+    fn left(&self) -> u64 {
+        self.length - self.start - self.used as u64
+    }
+}
+
 fn parse_central_header(
     cursor: &mut Cursor<'_>,
     offset: u64,
@@ -1260,6 +1327,45 @@ mod tests {
         .unwrap();
         assert_eq!(seen, layout.entries);
         assert_eq!(seen.len(), 2);
+    }
+
+    #[test]
+    fn a_directory_longer_than_its_window_reads_whole_across_the_windows() {
+        // Names from a few bytes to near the longest a header holds, so
+        // that headers straddle every window's end in different places.
+        let mut writer = zip::ZipWriter::new(IoCursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored);
+        let mut expected = Vec::new();
+        for index in 0..400usize {
+            let length = 8 + (index * 7919) % 60_000;
+            let mut name = format!("config/{index}/");
+            name.extend(std::iter::repeat_n('n', length));
+            writer.start_file(name.as_str(), options).unwrap();
+            writer.write_all(&index.to_le_bytes()).unwrap();
+            expected.push(name);
+        }
+        let archive = writer.finish().unwrap().into_inner();
+        let layout = Layout::read(archive.as_slice()).unwrap();
+        assert!(layout.central_directory_size > 4 * (1 << 20));
+        assert_eq!(names(&layout), expected);
+        assert!(layout.notes.is_empty(), "{:?}", layout.notes);
+
+        // Junk at the directory's end, counted in its declared size, is
+        // told by its length, whichever window it was read in.
+        let end = archive.len() - END_RECORD_LENGTH as usize;
+        let mut damaged = archive[..end].to_vec();
+        damaged.extend(std::iter::repeat_n(0x5a, 1000));
+        let mut record = archive[end..].to_vec();
+        let size = u32::from_le_bytes(record[12..16].try_into().unwrap()) + 1000;
+        record[12..16].copy_from_slice(&size.to_le_bytes());
+        damaged.extend(record);
+        let layout = Layout::read(damaged.as_slice()).unwrap();
+        assert_eq!(layout.entries.len(), 400);
+        assert_eq!(
+            layout.notes,
+            ["1000 bytes at the end of the central directory are not a central header"]
+        );
     }
 
     #[test]
