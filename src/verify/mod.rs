@@ -876,7 +876,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 .files
                 .iter()
                 .zip(files)
-                .all(|(file, entry)| file.path.as_bytes() == entry.central.name)
+                .all(|(file, entry)| entry.central.name == file.path.as_bytes())
         {
             self.list_paths_unique = true;
             return;

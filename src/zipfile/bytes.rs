@@ -14,6 +14,11 @@ impl<'a> Cursor<'a> {
         Cursor { bytes, position: 0 }
     }
 
+    /// How many bytes were read so far.
+    pub(crate) fn position(&self) -> usize {
+        self.position
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.bytes.len().saturating_sub(self.position)
     }

@@ -7,9 +7,11 @@
 //! entry, in central directory order.
 
 use std::io;
+use std::sync::Arc;
 
 use super::bytes::Cursor;
 use super::extra::{ExtraField, ExtraFields, ZIP64_ID};
+use super::field::HeaderBytes;
 use super::source::{ReadAhead, ReadAt};
 
 /// How much is read at once while following local headers.
@@ -152,11 +154,11 @@ pub struct CentralHeader {
     /// Offset of the local header, as declared (before any shift).
     pub local_header_offset: u64,
     /// The name, raw.
-    pub name: Vec<u8>,
+    pub name: HeaderBytes,
     /// The extra field, raw.
-    pub extra: Vec<u8>,
+    pub extra: HeaderBytes,
     /// The entry comment, raw.
-    pub comment: Vec<u8>,
+    pub comment: HeaderBytes,
 }
 
 /// A local file header, with ZIP64 sizes applied where present.
@@ -181,9 +183,9 @@ pub struct LocalHeader {
     /// Uncompressed size (zero when a data descriptor carries it).
     pub uncompressed_size: u64,
     /// The name, raw.
-    pub name: Vec<u8>,
+    pub name: HeaderBytes,
     /// The extra field, raw.
-    pub extra: Vec<u8>,
+    pub extra: HeaderBytes,
     /// Where the entry's data starts.
     pub data_offset: u64,
 }
@@ -657,32 +659,37 @@ impl Layout {
         };
 
         // Every central header, then what each points to. The directory is
-        // read a window at a time into one buffer: read whole, it was a
-        // block of fresh memory as large as the directory, faulted in page
-        // by page on the way to being parsed once.
+        // read in windows of a few megabytes, which the headers' names,
+        // extra fields and comments share rather than copy.
         let mut window = DirectoryWindow::new(source, directory_offset, directory_size);
         let most = usize::try_from(directory_size).unwrap_or(0) / CENTRAL_HEADER_LENGTH;
         let mut entries = Vec::with_capacity(most.min(usize::try_from(total_entries).unwrap_or(0)));
         // Local headers usually follow each other closely: read them in
         // windows rather than two small reads each.
         let ahead = ReadAhead::new(source, file_length, LOCAL_HEADER_WINDOW);
+        let mut scratch = Vec::new();
         loop {
-            let (bytes, header_offset) = window.next_header()?;
-            let mut cursor = Cursor::new(bytes);
-            if cursor.remaining() < 4 {
+            let (block, at, header_offset) = window.next_header()?;
+            if block.len() - at < 4 {
                 break;
             }
-            let Some(central) = parse_central_header(&mut cursor, header_offset)? else {
+            let Some((central, parsed)) = parse_central_header(block, at, header_offset)? else {
                 notes.push(format!(
                     "{} bytes at the end of the central directory are not a central header",
                     window.left()
                 ));
                 break;
             };
-            let parsed = bytes.len() - cursor.remaining();
             window.consume(parsed);
             let index = entries.len();
-            let entry = Self::read_entry(&ahead, file_length, index, central, offset_shift)?;
+            let entry = Self::read_entry(
+                &ahead,
+                file_length,
+                index,
+                central,
+                offset_shift,
+                &mut scratch,
+            )?;
             watch(&entry);
             entries.push(entry);
         }
@@ -787,6 +794,7 @@ impl Layout {
         index: usize,
         mut central: CentralHeader,
         offset_shift: u64,
+        scratch: &mut Vec<u8>,
     ) -> Result<Entry, LayoutError> {
         let mut notes = Vec::new();
 
@@ -849,7 +857,7 @@ impl Layout {
         }
 
         let local = match central.local_header_offset.checked_add(offset_shift) {
-            Some(offset) => read_local_header(source, file_length, offset)?,
+            Some(offset) => read_local_header(source, file_length, offset, &central, scratch)?,
             None => Err("local header offset overflows".to_string()),
         };
         if let Err(problem) = &local {
@@ -993,21 +1001,22 @@ impl Layout {
     }
 }
 
-/// The central directory, read a window at a time.
+/// The central directory, read a window at a time. Each window is a block
+/// of its own, which the fields of the headers read from it share.
 struct DirectoryWindow<'a, S: ?Sized> {
     source: &'a S,
     /// Where the directory starts in the file, and its length.
     offset: u64,
     length: u64,
     /// Directory bytes from `start` on; those before `used` are parsed.
-    bytes: Vec<u8>,
+    block: Arc<Vec<u8>>,
     start: u64,
     used: usize,
 }
 
 impl<'a, S: ReadAt + ?Sized> DirectoryWindow<'a, S> {
     /// Bytes read at once.
-    const SPAN: usize = 1 << 20;
+    const SPAN: u64 = 8 << 20;
     /// The longest central header: its fixed part, then a name, an extra
     /// field and a comment of 65,535 bytes each.
     const LONGEST_HEADER: usize = CENTRAL_HEADER_LENGTH + 3 * 0xffff;
@@ -1017,29 +1026,32 @@ impl<'a, S: ReadAt + ?Sized> DirectoryWindow<'a, S> {
             source,
             offset,
             length,
-            bytes: Vec::new(),
+            block: Arc::default(),
             start: 0,
             used: 0,
         }
     }
 
-    /// The unparsed bytes, holding the next header whole or the rest of
-    /// the directory, and the offset in the file where they start.
-    fn next_header(&mut self) -> Result<(&[u8], u64), LayoutError> {
-        let read_to = self.start + self.bytes.len() as u64;
-        if self.bytes.len() - self.used < Self::LONGEST_HEADER && read_to < self.length {
-            self.bytes.drain(..self.used);
+    /// The block whose bytes from the position answered on are the next
+    /// header whole or the rest of the directory, and the offset in the
+    /// file where that position is.
+    fn next_header(&mut self) -> Result<(&Arc<Vec<u8>>, usize, u64), LayoutError> {
+        let read_to = self.start + self.block.len() as u64;
+        if self.block.len() - self.used < Self::LONGEST_HEADER && read_to < self.length {
+            // The next block starts with what is left of this one.
+            let kept = &self.block[self.used..];
+            let more = usize::try_from((self.length - read_to).min(Self::SPAN)).unwrap_or(0);
+            let mut bytes = Vec::with_capacity(kept.len() + more);
+            bytes.extend_from_slice(kept);
+            bytes.resize(kept.len() + more, 0);
+            self.source
+                .read_exact_at(&mut bytes[kept.len()..], self.offset + read_to)?;
             self.start += self.used as u64;
             self.used = 0;
-            let room = (Self::SPAN.max(Self::LONGEST_HEADER) - self.bytes.len()) as u64;
-            let more = usize::try_from((self.length - read_to).min(room)).unwrap_or(0);
-            let kept = self.bytes.len();
-            self.bytes.resize(kept + more, 0);
-            self.source
-                .read_exact_at(&mut self.bytes[kept..], self.offset + read_to)?;
+            self.block = Arc::new(bytes);
         }
         let at = self.offset + self.start + self.used as u64;
-        Ok((&self.bytes[self.used..], at))
+        Ok((&self.block, self.used, at))
     }
 
     /// Marks `count` more bytes as parsed.
@@ -1054,11 +1066,13 @@ impl<'a, S: ReadAt + ?Sized> DirectoryWindow<'a, S> {
 }
 
 fn parse_central_header(
-    cursor: &mut Cursor<'_>,
+    block: &Arc<Vec<u8>>,
+    at: usize,
     offset: u64,
-) -> Result<Option<CentralHeader>, LayoutError> {
+) -> Result<Option<(CentralHeader, usize)>, LayoutError> {
     let truncated =
         || LayoutError::NotZip(format!("central header at offset {offset} is truncated"));
+    let mut cursor = Cursor::new(block.get(at..).unwrap_or(&[]));
     if cursor.remaining() < CENTRAL_HEADER_LENGTH {
         return Ok(None);
     }
@@ -1082,19 +1096,20 @@ fn parse_central_header(
     let internal_attributes = cursor.u16().ok_or_else(truncated)?;
     let external_attributes = cursor.u32().ok_or_else(truncated)?;
     let local_header_offset = cursor.u32().ok_or_else(truncated)?;
-    let name = cursor
-        .take(usize::from(name_length))
-        .ok_or_else(truncated)?
-        .to_vec();
-    let extra = cursor
-        .take(usize::from(extra_length))
-        .ok_or_else(truncated)?
-        .to_vec();
-    let comment = cursor
-        .take(usize::from(comment_length))
-        .ok_or_else(truncated)?
-        .to_vec();
-    Ok(Some(CentralHeader {
+    // The fields, shared with the block they lie in.
+    let mut field = |length: u16| {
+        let start = at + cursor.position();
+        cursor.take(usize::from(length)).ok_or_else(truncated)?;
+        Ok::<_, LayoutError>(HeaderBytes::shared(
+            block,
+            start..start + usize::from(length),
+        ))
+    };
+    let name = field(name_length)?;
+    let extra = field(extra_length)?;
+    let comment = field(comment_length)?;
+    let parsed = cursor.position();
+    let header = CentralHeader {
         offset,
         version_made_by,
         version_needed,
@@ -1112,7 +1127,8 @@ fn parse_central_header(
         name,
         extra,
         comment,
-    }))
+    };
+    Ok(Some((header, parsed)))
 }
 
 /// Reads the local header at `offset`. The outer error is an I/O failure; the
@@ -1121,6 +1137,8 @@ fn read_local_header<S: ReadAt + ?Sized>(
     source: &S,
     file_length: u64,
     offset: u64,
+    central: &CentralHeader,
+    scratch: &mut Vec<u8>,
 ) -> Result<Result<LocalHeader, String>, LayoutError> {
     if offset
         .checked_add(LOCAL_HEADER_LENGTH)
@@ -1154,13 +1172,22 @@ fn read_local_header<S: ReadAt + ?Sized>(
             "name and extra field at offset {offset} run past the end of the archive"
         )));
     }
-    let mut name = vec![0u8; usize::from(name_length)];
-    source.read_exact_at(&mut name, offset + LOCAL_HEADER_LENGTH)?;
-    let mut extra = vec![0u8; usize::from(extra_length)];
-    source.read_exact_at(
-        &mut extra,
-        offset + LOCAL_HEADER_LENGTH + u64::from(name_length),
-    )?;
+    // The name and extra field, shared with the central header's when they
+    // are the same, as they usually are.
+    scratch.clear();
+    scratch.resize(usize::from(name_length) + usize::from(extra_length), 0);
+    source.read_exact_at(scratch, offset + LOCAL_HEADER_LENGTH)?;
+    let (name, extra) = scratch.split_at(usize::from(name_length));
+    let name = if central.name == name {
+        central.name.clone()
+    } else {
+        HeaderBytes::copied(name)
+    };
+    let extra = if central.extra == extra {
+        central.extra.clone()
+    } else {
+        HeaderBytes::copied(extra)
+    };
 
     // ZIP64 sizes: both follow in the extra field when either is saturated.
     let mut compressed_size = u64::from(compressed_size);

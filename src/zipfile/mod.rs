@@ -9,12 +9,14 @@
 mod bytes;
 pub mod dostime;
 pub mod extra;
+mod field;
 pub mod layout;
 pub mod parallel;
 pub mod read;
 pub mod source;
 
 pub use bytes::hex;
+pub use field::HeaderBytes;
 pub use layout::{Entry, EntryKind, Layout, LayoutError};
 pub use read::{EntryData, EntryDigest, EntryReadError, EntryReader, read_entry};
 pub use source::{ReadAhead, ReadAt};

@@ -439,6 +439,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::zipfile::HeaderBytes;
     use crate::zipfile::layout::{CentralHeader, LocalHeader};
 
     /// A deflated entry whose data, `stream`, starts the source, declaring
@@ -459,9 +460,9 @@ mod tests {
             internal_attributes: 0,
             external_attributes: 0,
             local_header_offset: 0,
-            name: b"config/a".to_vec(),
-            extra: Vec::new(),
-            comment: Vec::new(),
+            name: HeaderBytes::copied(b"config/a"),
+            extra: HeaderBytes::default(),
+            comment: HeaderBytes::default(),
         };
         let local = LocalHeader {
             offset: 0,
@@ -474,7 +475,7 @@ mod tests {
             compressed_size: central.compressed_size,
             uncompressed_size: declared,
             name: central.name.clone(),
-            extra: Vec::new(),
+            extra: HeaderBytes::default(),
             data_offset: 0,
         };
         Entry {
