@@ -6,9 +6,11 @@
 //! mebibytes, written once from start to end. Each 4 KiB page of such a
 //! block costs a page fault the first time it is touched, and on an
 //! archive of 50,000 small files those faults were a third of `verify`'s
-//! time. A block asked to be backed by 2 MiB pages faults once for each of
-//! them. Where the kernel has transparent huge pages off, or no huge page
-//! to give, the advice changes nothing and the block is served as before.
+//! time. A block of 2 MiB or more is asked of the system aligned on a huge
+//! page and advised to be backed by huge pages, so that it faults once for
+//! each 2 MiB. Where the kernel has transparent huge pages off, or no huge
+//! page to give, the advice changes nothing and the block is served as
+//! before.
 
 // The one place of the crate that needs `unsafe`: a global allocator is an
 // unsafe trait, and asking for huge pages takes a raw address.
@@ -26,34 +28,67 @@ const HUGE_PAGE: usize = 2 << 20;
 pub struct HugePageAllocator;
 
 // SAFETY: every block is the system allocator's, allocated, reallocated and
-// freed by it with the caller's layout; the advice only touches whole huge
-// pages inside a block just handed out, which the caller alone owns.
+// freed by it with the layout `system_layout` gives for the caller's; the
+// advice only touches whole huge pages inside a block just handed out,
+// which the caller alone owns.
 unsafe impl GlobalAlloc for HugePageAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc`, passed on.
-        let block = unsafe { System.alloc(layout) };
+        // SAFETY: the caller's contract for `alloc`; the system's layout
+        // is as large, and aligned at least as much.
+        let block = unsafe { System.alloc(system_layout(layout)) };
         advise_huge_pages(block, layout.size());
         block
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        // SAFETY: the caller's contract for `alloc_zeroed`, passed on.
-        let block = unsafe { System.alloc_zeroed(layout) };
+        // SAFETY: as for `alloc`.
+        let block = unsafe { System.alloc_zeroed(system_layout(layout)) };
         advise_huge_pages(block, layout.size());
         block
     }
 
     unsafe fn dealloc(&self, block: *mut u8, layout: Layout) {
-        // SAFETY: `block` came from `System` with `layout`.
-        unsafe { System.dealloc(block, layout) }
+        // SAFETY: `block` came from `System` with the system's layout for
+        // `layout`.
+        unsafe { System.dealloc(block, system_layout(layout)) }
     }
 
     unsafe fn realloc(&self, block: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract for `realloc`, passed on; `block`
-        // came from `System` with `layout`.
-        let moved = unsafe { System.realloc(block, layout, new_size) };
-        advise_huge_pages(moved, new_size);
-        moved
+        let old = system_layout(layout);
+        let Ok(wanted) = Layout::from_size_align(new_size, layout.align()) else {
+            return std::ptr::null_mut();
+        };
+        if system_layout(wanted).align() == old.align() {
+            // SAFETY: `block` came from `System` with `old`, and the new
+            // size keeps the system's alignment.
+            let moved = unsafe { System.realloc(block, old, new_size) };
+            advise_huge_pages(moved, new_size);
+            return moved;
+        }
+
+        // Across the huge-page size the alignment changes: a new block,
+        // the content copied, the old block freed.
+        // SAFETY: `wanted` is a valid layout of non-zero size (the
+        // caller's contract); both blocks are live and distinct while the
+        // smaller of the two sizes is copied.
+        unsafe {
+            let moved = self.alloc(wanted);
+            if !moved.is_null() {
+                std::ptr::copy_nonoverlapping(block, moved, layout.size().min(new_size));
+                self.dealloc(block, layout);
+            }
+            moved
+        }
+    }
+}
+
+/// The layout a block is asked of the system with: a large one starts on
+/// a huge page, so that every whole huge page of it can be advised.
+fn system_layout(layout: Layout) -> Layout {
+    if layout.size() >= HUGE_PAGE && layout.align() < HUGE_PAGE {
+        Layout::from_size_align(layout.size(), HUGE_PAGE).unwrap_or(layout)
+    } else {
+        layout
     }
 }
 
@@ -107,14 +142,21 @@ mod tests {
     }
 
     #[test]
-    fn large_blocks_keep_their_content_as_they_grow_and_shrink() {
+    fn blocks_keep_their_content_across_the_huge_page_size_and_large_ones_start_on_one() {
         let allocator = HugePageAllocator;
         let layout = Layout::from_size_align(3 * HUGE_PAGE, 8).unwrap();
         // SAFETY: each block is used within its size and freed once with
         // the layout it has at that moment.
         unsafe {
-            let block = allocator.alloc(layout);
+            let small = Layout::from_size_align(100, 8).unwrap();
+            let block = allocator.alloc(small);
+            for offset in 0..100 {
+                *block.add(offset) = offset as u8;
+            }
+            let block = allocator.realloc(block, small, layout.size());
             assert!(!block.is_null());
+            assert_eq!(block as usize % HUGE_PAGE, 0);
+            assert!((1..100).all(|offset| *block.add(offset) == offset as u8));
             for offset in (0..layout.size()).step_by(4096) {
                 *block.add(offset) = (offset / 4096) as u8;
             }
@@ -123,6 +165,7 @@ mod tests {
             }
             let grown = allocator.realloc(block, layout, 5 * HUGE_PAGE);
             assert!(!grown.is_null());
+            assert_eq!(grown as usize % HUGE_PAGE, 0);
             for offset in (0..layout.size()).step_by(4096) {
                 assert_eq!(*grown.add(offset), (offset / 4096) as u8);
             }
