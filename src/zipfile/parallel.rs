@@ -74,7 +74,9 @@ where
     let run = || -> Vec<(usize, Result<T, E>)> {
         let mut reader = EntryReader::new();
         let ahead = ReadAhead::new(source, length, READ_AHEAD);
-        let mut done = Vec::new();
+        // Room for every entry: what no worker fills is never touched, and
+        // growing would copy what is there.
+        let mut done = Vec::with_capacity(selected.len());
         while !stop.load(Ordering::Relaxed) {
             let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed)) else {
                 break;
@@ -101,10 +103,10 @@ where
     };
 
     let workers = workers.clamp(1, jobs.len().max(1));
-    let finished: Vec<(usize, Result<T, E>)> = if workers == 1 {
+    let finished: Vec<Vec<(usize, Result<T, E>)>> = if workers == 1 {
         let finished = run();
         tick();
-        finished
+        vec![finished]
     } else {
         std::thread::scope(|scope| {
             let (sender, receiver) = mpsc::channel::<()>();
@@ -131,7 +133,7 @@ where
             }
             handles
                 .into_iter()
-                .flat_map(|handle| match handle.join() {
+                .map(|handle| match handle.join() {
                     Ok(finished) => finished,
                     Err(panic) => std::panic::resume_unwind(panic),
                 })
@@ -143,7 +145,7 @@ where
         .take(selected.len())
         .collect();
     let mut first_failure: Option<(usize, E)> = None;
-    for (position, result) in finished {
+    for (position, result) in finished.into_iter().flatten() {
         match result {
             Ok(value) => results[position] = Some(value),
             Err(error) => {
