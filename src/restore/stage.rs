@@ -168,6 +168,7 @@ pub fn stage(
                 fs.start_file_system_writeback(&tree.staging);
             }
         },
+        &|_| false,
     )
     .map_err(|(_, error)| error)?;
     for size in sizes.into_iter().flatten() {

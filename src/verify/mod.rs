@@ -638,19 +638,13 @@ fn read_data<S: ReadAt + Sync + ?Sized>(
             .is_some_and(|entry| EntryData::of(entry).ok() == Some(data))
     };
 
-    // What the early reader took is not read again.
+    // What the early reader took is not read again: its verdicts fill the
+    // places the workers leave.
     let taken = early.taken_alike(layout.entries.len(), reads_alike);
-    let remaining: Vec<usize> = (0..selected.len())
-        .filter(|position| Some(*position) != skipped && !taken[selected[*position]])
-        .collect();
-    let indices: Vec<usize> = remaining
-        .iter()
-        .map(|position| selected[*position])
-        .collect();
-    let read = for_each_entry(
+    let mut results: Vec<DataResult> = for_each_entry(
         source,
         layout,
-        &indices,
+        selected,
         worker_count(),
         |reader, source, entry| {
             Ok::<_, Infallible>(reader.read(source, entry, |chunk| {
@@ -661,15 +655,9 @@ fn read_data<S: ReadAt + Sync + ?Sized>(
         // An entry read early from an end record that was given up is
         // counted twice.
         &mut || progress(done.load(Ordering::Relaxed).min(total), total),
+        &|position| Some(position) == skipped || taken[selected[position]],
     )
     .unwrap_or_else(|(_, never)| match never {});
-
-    let mut results: Vec<DataResult> = std::iter::repeat_with(|| None)
-        .take(selected.len())
-        .collect();
-    for (position, result) in remaining.iter().zip(read) {
-        results[*position] = result;
-    }
     for (index, data, result) in early.join() {
         if let Ok(position) = selected.binary_search(&index)
             && Some(position) != skipped

@@ -43,9 +43,10 @@ pub fn worker_count() -> usize {
 }
 
 /// Runs `work` on every entry of `layout` whose index is in `selected`, on
-/// up to `workers` threads; answers each entry's result by position in
-/// `selected`. `tick` is called on the calling thread about every 100 ms
-/// while the workers run, and once at the end.
+/// up to `workers` threads, but those at the positions for which `skip`
+/// answers true; answers each entry's result by position in `selected`
+/// (none for a skipped one). `tick` is called on the calling thread about
+/// every 100 ms while the workers run, and once at the end.
 ///
 /// # Errors
 /// When `work` fails for an entry, the workers stop taking new entries, and
@@ -58,6 +59,7 @@ pub fn for_each_entry<S, T, E, F>(
     workers: usize,
     work: F,
     tick: &mut dyn FnMut(),
+    skip: &dyn Fn(usize) -> bool,
 ) -> Result<Vec<Option<T>>, (usize, E)>
 where
     S: ReadAt + Sync + ?Sized,
@@ -66,7 +68,7 @@ where
     F: Fn(&mut EntryReader, &WorkerSource<'_, S>, &Entry) -> Result<T, E> + Sync,
 {
     let length = layout.file_length;
-    let jobs = plan_jobs(layout, selected);
+    let jobs = plan_jobs(layout, selected, skip);
     let next = AtomicUsize::new(0);
     let stop = AtomicBool::new(false);
 
@@ -187,10 +189,11 @@ fn data_offset(entry: &Entry) -> u64 {
 }
 
 /// Groups the selected entries into jobs, largest first.
-fn plan_jobs(layout: &Layout, selected: &[usize]) -> Vec<Job> {
+fn plan_jobs(layout: &Layout, selected: &[usize], skip: &dyn Fn(usize) -> bool) -> Vec<Job> {
     let mut by_offset: Vec<(u64, u64, usize)> = selected
         .iter()
         .enumerate()
+        .filter(|(position, _)| !skip(*position))
         .filter_map(|(position, &index)| {
             let entry = layout.entries.get(index)?;
             let start = data_offset(entry);
@@ -420,6 +423,38 @@ mod tests {
                 .unwrap();
         }
         writer.finish().unwrap().into_inner()
+    }
+
+    /// Skipped positions answer nothing and are never handed to the work;
+    /// every other selected entry answers its own result, in place.
+    #[test]
+    fn skipped_positions_are_left_out_and_the_rest_answer_in_place() {
+        let bytes = archive(500);
+        let layout = Layout::read(&bytes).unwrap();
+        let selected: Vec<usize> = (0..layout.entries.len()).rev().step_by(2).collect();
+        let worked = AtomicUsize::new(0);
+        let results = for_each_entry(
+            bytes.as_slice(),
+            &layout,
+            &selected,
+            2,
+            |_, _, entry| {
+                worked.fetch_add(1, Ordering::Relaxed);
+                Ok::<_, ()>(entry.index)
+            },
+            &mut || {},
+            &|position| position % 3 == 0,
+        )
+        .unwrap();
+        assert_eq!(results.len(), selected.len());
+        for (position, result) in results.iter().enumerate() {
+            let expected = (position % 3 != 0).then_some(selected[position]);
+            assert_eq!(*result, expected, "{position}");
+        }
+        assert_eq!(
+            worked.load(Ordering::Relaxed),
+            results.iter().flatten().count()
+        );
     }
 
     /// Every entry the early reader takes is read as a reader of its own
