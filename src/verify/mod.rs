@@ -413,11 +413,14 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
 /// The list's hashes by path; a path listed more than once has the hash of
 /// its last line. Looked up in archive order: when no path is listed twice
 /// and the archive holds its files in the list's order, a lookup costs one
-/// comparison, and the sorted index is built only if a lookup misses.
+/// comparison. The first lookup that misses that order is answered by a
+/// scan of the list, and only a second one builds the sorted index: every
+/// backup's own file list, which has no line in itself, misses once.
 struct ListedHashes<'a> {
     in_order: &'a [ListedFile],
     next: usize,
     sorted: Option<Vec<(&'a str, [u8; 32])>>,
+    scanned: bool,
     unique: bool,
 }
 
@@ -428,6 +431,7 @@ impl<'a> ListedHashes<'a> {
             in_order: files,
             next: 0,
             sorted: None,
+            scanned: false,
             unique,
         }
     }
@@ -441,6 +445,15 @@ impl<'a> ListedHashes<'a> {
         {
             self.next += 1;
             return Some(file.sha256);
+        }
+        if self.sorted.is_none() && !self.scanned {
+            self.scanned = true;
+            return self
+                .in_order
+                .iter()
+                .rev()
+                .find(|file| file.path.as_bytes() == name)
+                .map(|file| file.sha256);
         }
         // Text orders as its bytes do.
         let sorted = self
@@ -1421,4 +1434,42 @@ fn name_list(names: &[&str]) -> String {
         text.push_str(&format!(" and {} more", names.len() - NAMES_SHOWN));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listed(lines: &[(&str, u8)]) -> Vec<ListedFile> {
+        lines
+            .iter()
+            .map(|(path, byte)| ListedFile {
+                path: path.to_string(),
+                sha256: [*byte; 32],
+            })
+            .collect()
+    }
+
+    /// Lookups in the list's order, the scan of a first miss and the index
+    /// of later ones answer alike: the hash of a path's last line, or none.
+    #[test]
+    fn listed_hashes_answer_alike_in_order_scanned_and_indexed() {
+        let files = listed(&[("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
+        let mut hashes = ListedHashes::new(&files, true);
+        assert_eq!(hashes.get(b"filelist.sha256"), None);
+        assert!(hashes.sorted.is_none());
+        assert_eq!(hashes.get(b"a"), Some([1; 32]));
+        assert_eq!(hashes.get(b"c"), Some([3; 32]));
+        assert!(hashes.sorted.is_some());
+        assert_eq!(hashes.get(b"b"), Some([2; 32]));
+        assert_eq!(hashes.get(b"e"), None);
+
+        // A path listed twice: the last line, whichever way it is found.
+        let files = listed(&[("a", 1), ("b", 2), ("a", 5)]);
+        let mut scanned = ListedHashes::new(&files, false);
+        assert_eq!(scanned.get(b"a"), Some([5; 32]));
+        assert!(scanned.sorted.is_none());
+        assert_eq!(scanned.get(b"a"), Some([5; 32]));
+        assert!(scanned.sorted.is_some());
+    }
 }
