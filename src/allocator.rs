@@ -8,9 +8,9 @@
 //! archive of 50,000 small files those faults were a third of `verify`'s
 //! time. A block of 1 MiB or more is asked of the system as whole huge
 //! pages, aligned on one, and advised to be backed by them, so that it
-//! faults once for each 2 MiB. Where the kernel has transparent huge pages off, or no huge
-//! page to give, the advice changes nothing and the block is served as
-//! before.
+//! faults once for each 2 MiB. Where the kernel has transparent huge pages
+//! off, or no huge page to give, the advice changes nothing and the block
+//! is served as before.
 
 // The one place of the crate that needs `unsafe`: a global allocator is an
 // unsafe trait, and asking for huge pages takes a raw address.
@@ -19,8 +19,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 
 /// The size and alignment of a transparent huge page on x86-64 and arm64
-/// with 4 KiB pages. Blocks of at least this size are advised, for the
-/// whole huge pages they happen to hold.
+/// with 4 KiB pages.
 const HUGE_PAGE: usize = 2 << 20;
 
 /// Blocks of at least this size are asked of the system as whole huge
@@ -184,9 +183,6 @@ mod tests {
             assert!((1..100).all(|offset| *block.add(offset) == offset as u8));
             for offset in (0..layout.size()).step_by(4096) {
                 *block.add(offset) = (offset / 4096) as u8;
-            }
-            for offset in 1..100 {
-                *block.add(offset) = offset as u8;
             }
             let grown = allocator.realloc(block, layout, 5 * HUGE_PAGE);
             assert!(!grown.is_null());

@@ -312,7 +312,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         list: list_index,
         total,
         ..
-    } = gathered.of(&layout, options);
+    } = gathered.of(&layout);
 
     // 2. Not empty: at least one entry that is not a folder.
     let files: Vec<&Entry> = files.iter().map(|&index| &layout.entries[index]).collect();
@@ -497,8 +497,7 @@ struct DataPlan {
 /// over the whole structure then stands between reading it and reading
 /// the data.
 struct Gathered {
-    max_size: u64,
-    read_data: bool,
+    options: VerifyOptions,
     cap: SizeCap,
     /// Entries seen since the last first entry.
     seen: usize,
@@ -514,8 +513,7 @@ struct Gathered {
 impl Gathered {
     fn new(options: &VerifyOptions) -> Gathered {
         Gathered {
-            max_size: options.max_size,
-            read_data: options.read_data,
+            options: *options,
             cap: SizeCap::new(options.max_size),
             seen: 0,
             plan: DataPlan {
@@ -533,10 +531,7 @@ impl Gathered {
     /// record.
     fn see(&mut self, entry: &Entry) -> Spent {
         if entry.index == 0 && self.seen > 0 {
-            *self = Gathered::new(&VerifyOptions {
-                max_size: self.max_size,
-                read_data: self.read_data,
-            });
+            *self = Gathered::new(&self.options);
         }
         self.seen += 1;
         if entry.kind() != EntryKind::Directory {
@@ -551,7 +546,7 @@ impl Gathered {
             Spent::Nothing => {}
             Spent::OverCap => self.plan.over_cap.push(entry.index),
             Spent::Read => {
-                if self.read_data {
+                if self.options.read_data {
                     self.plan.selected.push(entry.index);
                 }
             }
@@ -562,11 +557,11 @@ impl Gathered {
     /// What was gathered, when it was gathered from `layout`'s entries;
     /// gathered from them anew otherwise (an end record given up after
     /// some entries, and a structure of none).
-    fn of(self, layout: &Layout, options: &VerifyOptions) -> Gathered {
+    fn of(self, layout: &Layout) -> Gathered {
         if self.seen == layout.entries.len() {
             return self;
         }
-        let mut gathered = Gathered::new(options);
+        let mut gathered = Gathered::new(&self.options);
         for entry in &layout.entries {
             gathered.see(entry);
         }

@@ -59,22 +59,10 @@ impl From<Vec<u8>> for HeaderBytes {
     }
 }
 
-impl From<&[u8]> for HeaderBytes {
-    fn from(bytes: &[u8]) -> HeaderBytes {
-        HeaderBytes::copied(bytes)
-    }
-}
-
 impl Deref for HeaderBytes {
     type Target = [u8];
 
     fn deref(&self) -> &[u8] {
-        self.as_slice()
-    }
-}
-
-impl AsRef<[u8]> for HeaderBytes {
-    fn as_ref(&self) -> &[u8] {
         self.as_slice()
     }
 }
