@@ -10,6 +10,7 @@ mod bytes;
 pub mod dostime;
 pub mod extra;
 mod field;
+pub mod inflate;
 pub mod layout;
 pub mod parallel;
 pub mod read;

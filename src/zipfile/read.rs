@@ -16,6 +16,7 @@ use std::sync::mpsc;
 use flate2::{Decompress, FlushDecompress, Status};
 use sha2::{Digest, Sha256};
 
+use super::inflate::{INPUT_PADDING, OUTPUT_PADDING, SmallInflater};
 use super::layout::{Entry, method_name};
 use super::source::ReadAt;
 
@@ -26,6 +27,10 @@ const BUFFER_SIZE: usize = 256 * 1024;
 /// bytes would otherwise never have. An entry that inflates past its size
 /// is still stopped within this many bytes of it.
 const FAST_ROOM: u64 = 320;
+/// Deflate streams up to this many bytes are inflated whole in one call by
+/// the small inflater, which builds its tables for less; above it zlib-rs's
+/// decoding loop is the quicker.
+const SMALL_STREAM: u64 = 4096;
 
 /// Entries that inflate to at least this many bytes are hashed on a thread
 /// of their own.
@@ -127,6 +132,7 @@ pub struct EntryReader {
     input: Vec<u8>,
     output: Vec<u8>,
     inflater: Decompress,
+    small: SmallInflater,
 }
 
 impl Default for EntryReader {
@@ -142,6 +148,7 @@ impl EntryReader {
             input: vec![0u8; BUFFER_SIZE],
             output: vec![0u8; BUFFER_SIZE],
             inflater: Decompress::new(false),
+            small: SmallInflater::new(),
         }
     }
 
@@ -303,6 +310,13 @@ impl EntryReader {
             return Ok((size, crc.finalize()));
         }
 
+        if self.inflate_small(source, data) {
+            if declared > 0 {
+                emit(&mut self.output, declared as usize, &mut size)?;
+            }
+            return Ok((size, crc.finalize()));
+        }
+
         self.inflater.reset(false);
         let (mut start, mut filled) = (0usize, 0usize);
         loop {
@@ -353,6 +367,45 @@ impl EntryReader {
             )));
         }
         Ok((size, crc.finalize()))
+    }
+}
+
+impl EntryReader {
+    /// Inflates a deflated entry that fits the buffers whole in one call,
+    /// into the output buffer; answers false, having produced nothing,
+    /// when it does not fit or the small inflater cannot vouch for it: the
+    /// general way then reads it again and judges it.
+    fn inflate_small<S: ReadAt + ?Sized>(&mut self, source: &S, data: Data) -> bool {
+        if data.length > SMALL_STREAM {
+            return false;
+        }
+        let (Ok(length), Ok(declared)) =
+            (usize::try_from(data.length), usize::try_from(data.declared))
+        else {
+            return false;
+        };
+        if length + INPUT_PADDING > self.input.len()
+            || declared + OUTPUT_PADDING > self.output.len()
+        {
+            return false;
+        }
+        let mut read = 0;
+        while read < length {
+            match read_some(
+                source,
+                &mut self.input[read..length],
+                data.position + read as u64,
+            ) {
+                Ok(count) => read += count,
+                Err(_) => return false,
+            }
+        }
+        self.small.inflate(
+            &self.input[..length + INPUT_PADDING],
+            length,
+            &mut self.output[..declared + OUTPUT_PADDING],
+            declared,
+        )
     }
 }
 
