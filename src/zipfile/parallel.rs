@@ -105,10 +105,15 @@ where
     };
 
     let workers = workers.clamp(1, jobs.len().max(1));
-    let finished: Vec<Vec<(usize, Result<T, E>)>> = if workers == 1 {
+    let room = || -> Vec<Option<T>> {
+        std::iter::repeat_with(|| None)
+            .take(selected.len())
+            .collect()
+    };
+    let (finished, mut results): (Vec<Vec<(usize, Result<T, E>)>>, _) = if workers == 1 {
         let finished = run();
         tick();
-        vec![finished]
+        (vec![finished], room())
     } else {
         std::thread::scope(|scope| {
             let (sender, receiver) = mpsc::channel::<()>();
@@ -124,6 +129,9 @@ where
                 })
                 .collect();
             drop(sender);
+            // The room for the answers is made while the workers run: its
+            // pages are fresh, and a fresh page's first touch is not free.
+            let results = room();
             let mut running = workers;
             while running > 0 {
                 match receiver.recv_timeout(TICK) {
@@ -133,19 +141,17 @@ where
                 }
                 tick();
             }
-            handles
+            let finished = handles
                 .into_iter()
                 .map(|handle| match handle.join() {
                     Ok(finished) => finished,
                     Err(panic) => std::panic::resume_unwind(panic),
                 })
-                .collect()
+                .collect();
+            (finished, results)
         })
     };
 
-    let mut results: Vec<Option<T>> = std::iter::repeat_with(|| None)
-        .take(selected.len())
-        .collect();
     let mut first_failure: Option<(usize, E)> = None;
     for (position, result) in finished.into_iter().flatten() {
         match result {
