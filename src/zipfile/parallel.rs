@@ -37,6 +37,9 @@ const TICK: Duration = Duration::from_millis(100);
 /// One worker's view of the archive: positional reads through a read-ahead.
 pub type WorkerSource<'a, S> = ReadAhead<'a, S>;
 
+/// One worker's answers: each entry's result by position in the selection.
+type Answers<T, E> = Vec<(usize, Result<T, E>)>;
+
 /// How many workers to run: one per core.
 pub fn worker_count() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
@@ -73,7 +76,7 @@ where
     let stop = AtomicBool::new(false);
 
     // One worker's loop: jobs until none is left or a failure stops all.
-    let run = || -> Vec<(usize, Result<T, E>)> {
+    let run = || -> Answers<T, E> {
         let mut reader = EntryReader::new();
         let ahead = ReadAhead::new(source, length, READ_AHEAD);
         // Room for every entry: what no worker fills is never touched, and
@@ -110,7 +113,7 @@ where
             .take(selected.len())
             .collect()
     };
-    let (finished, mut results): (Vec<Vec<(usize, Result<T, E>)>>, _) = if workers == 1 {
+    let (finished, mut results): (Vec<Answers<T, E>>, _) = if workers == 1 {
         let finished = run();
         tick();
         (vec![finished], room())
