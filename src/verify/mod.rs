@@ -384,6 +384,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             report,
             list_digest: None,
             list_paths_unique: false,
+            list_aligned: None,
             early_list: early_list.map(|early| match early.join() {
                 Ok(early) => early,
                 Err(panic) => std::panic::resume_unwind(panic),
@@ -441,6 +442,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
         list.as_ref().map_or(&[], |list| &list.files),
         checker.list_paths_unique,
     );
+    listed_hashes.aligned = checker.list_aligned.take();
     checker.judge_data(&plan, results, &mut listed_hashes);
     checker.report.problems.extend(hazards);
     checker.report.problems.extend(metadata);
@@ -453,13 +455,18 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
 }
 
 /// The list's hashes by path; a path listed more than once has the hash of
-/// its last line. Looked up in archive order: when no path is listed twice
-/// and the archive holds its files in the list's order, a lookup costs one
-/// comparison. The first lookup that misses that order is answered by a
-/// scan of the list, and only a second one builds the sorted index: every
-/// backup's own file list, which has no line in itself, misses once.
+/// its last line. Looked up in archive order. When the list names the
+/// archive's files one for one in their order, as every backup's does, a
+/// file's line is known by its place and any other entry has none. When
+/// not, but no path is listed twice and the archive holds its files in the
+/// list's order, a lookup costs one comparison; the first lookup that
+/// misses that order is answered by a scan of the list, and only a second
+/// one builds the sorted index.
 struct ListedHashes<'a> {
     in_order: &'a [ListedFile],
+    /// The entries the list names, line by line, when it names the files
+    /// one for one in the archive's order and no two entries share a name.
+    aligned: Option<Vec<usize>>,
     next: usize,
     sorted: Option<Vec<(&'a str, [u8; 32])>>,
     scanned: bool,
@@ -471,6 +478,7 @@ impl<'a> ListedHashes<'a> {
     fn new(files: &'a [ListedFile], unique: bool) -> ListedHashes<'a> {
         ListedHashes {
             in_order: files,
+            aligned: None,
             next: 0,
             sorted: None,
             scanned: false,
@@ -478,9 +486,19 @@ impl<'a> ListedHashes<'a> {
         }
     }
 
-    /// The hash listed for the entry named `name`. A name that is not
-    /// UTF-8 equals no listed path.
-    fn get(&mut self, name: &[u8]) -> Option<[u8; 32]> {
+    /// The hash listed for the entry at `index`, named `name`; entries are
+    /// looked up in archive order. A name that is not UTF-8 equals no
+    /// listed path.
+    fn get(&mut self, index: usize, name: &[u8]) -> Option<[u8; 32]> {
+        if let Some(aligned) = &self.aligned {
+            while aligned.get(self.next).is_some_and(|&named| named < index) {
+                self.next += 1;
+            }
+            if aligned.get(self.next) != Some(&index) {
+                return None;
+            }
+            return self.in_order.get(self.next).map(|file| file.sha256);
+        }
         if self.unique
             && let Some(file) = self.in_order.get(self.next)
             && file.path.as_bytes() == name
@@ -737,6 +755,9 @@ struct Checker<'a, S: ReadAt + Sync + ?Sized> {
     list_digest: Option<EntryDigest>,
     /// Whether the list, compared with the files, names no path twice.
     list_paths_unique: bool,
+    /// The entries the list names, line by line, when it names the files
+    /// one for one in the archive's order and no two entries share a name.
+    list_aligned: Option<Vec<usize>>,
     /// The file list as read while the structure was, if it was.
     early_list: Option<EarlyList>,
 }
@@ -917,6 +938,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                 .all(|(file, entry)| entry.central.name == file.path.as_bytes())
         {
             self.list_paths_unique = true;
+            self.list_aligned = Some(files.iter().map(|entry| entry.index).collect());
             return;
         }
 
@@ -1076,7 +1098,7 @@ impl<S: ReadAt + Sync + ?Sized> Checker<'_, S> {
                     .at(name.as_ref()),
                 );
             }
-            if let Some(expected) = listed.get(&entry.central.name)
+            if let Some(expected) = listed.get(entry.index, &entry.central.name)
                 && digest.sha256 != expected
             {
                 let name = name();
@@ -1493,21 +1515,40 @@ mod tests {
     fn listed_hashes_answer_alike_in_order_scanned_and_indexed() {
         let files = listed(&[("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
         let mut hashes = ListedHashes::new(&files, true);
-        assert_eq!(hashes.get(b"filelist.sha256"), None);
+        assert_eq!(hashes.get(0, b"filelist.sha256"), None);
         assert!(hashes.sorted.is_none());
-        assert_eq!(hashes.get(b"a"), Some([1; 32]));
-        assert_eq!(hashes.get(b"c"), Some([3; 32]));
+        assert_eq!(hashes.get(1, b"a"), Some([1; 32]));
+        assert_eq!(hashes.get(2, b"c"), Some([3; 32]));
         assert!(hashes.sorted.is_some());
-        assert_eq!(hashes.get(b"b"), Some([2; 32]));
-        assert_eq!(hashes.get(b"e"), None);
+        assert_eq!(hashes.get(3, b"b"), Some([2; 32]));
+        assert_eq!(hashes.get(4, b"e"), None);
 
         // A path listed twice: the last line, whichever way it is found.
         let files = listed(&[("a", 1), ("b", 2), ("a", 5)]);
         let mut scanned = ListedHashes::new(&files, false);
-        assert_eq!(scanned.get(b"a"), Some([5; 32]));
+        assert_eq!(scanned.get(0, b"a"), Some([5; 32]));
         assert!(scanned.sorted.is_none());
-        assert_eq!(scanned.get(b"a"), Some([5; 32]));
+        assert_eq!(scanned.get(1, b"a"), Some([5; 32]));
         assert!(scanned.sorted.is_some());
+    }
+
+    /// A list that names the files one for one answers by place: folders
+    /// and the list's own entry have no line, entries skipped by the
+    /// judgement (unread, over the cap) do not shift the others, and no
+    /// name is compared.
+    #[test]
+    fn an_aligned_list_answers_each_file_by_its_place() {
+        let files = listed(&[("a", 1), ("b", 2), ("c", 3)]);
+        let mut hashes = ListedHashes::new(&files, true);
+        // Entries: 0 the list, 1 a folder, 2 "a", 3 "b", 4 a folder, 5 "c".
+        hashes.aligned = Some(vec![2, 3, 5]);
+        assert_eq!(hashes.get(0, b"filelist.sha256"), None);
+        assert_eq!(hashes.get(1, b"folder/"), None);
+        // "a" at 2 is not looked up; "b" still gets its own line.
+        assert_eq!(hashes.get(3, b"b"), Some([2; 32]));
+        assert_eq!(hashes.get(4, b"folder/sub/"), None);
+        assert_eq!(hashes.get(5, b"c"), Some([3; 32]));
+        assert!(hashes.sorted.is_none());
     }
 }
 
