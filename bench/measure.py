@@ -289,9 +289,17 @@ def machine():
             versions[label] = (pick or lines or ["?"])[0]
         except OSError:
             versions[label] = "missing"
-    filesystem = subprocess.run(
-        ["stat", "-f", "-c", "%T", WORK], capture_output=True, text=True
-    ).stdout.strip()
+    # findmnt names ext4 as such; stat -f calls every ext "ext2/ext3".
+    try:
+        filesystem = subprocess.run(
+            ["findmnt", "-no", "FSTYPE", "--target", WORK], capture_output=True, text=True
+        ).stdout.strip()
+    except OSError:
+        filesystem = ""
+    if not filesystem:
+        filesystem = subprocess.run(
+            ["stat", "-f", "-c", "%T", WORK], capture_output=True, text=True
+        ).stdout.strip()
     with open("/proc/meminfo") as handle:
         memory = handle.readline().split()[1]
     return {
