@@ -470,6 +470,8 @@ impl SmallInflater {
             code_length_lengths[symbol] = bits.peek(3) as u8;
             bits.consume(3);
         }
+        // The literal code's lists hold the code-length code until the
+        // literal code itself is read.
         self.litlen_code.clear();
         for (symbol, &length) in code_length_lengths.iter().enumerate() {
             self.litlen_code.push(symbol, length)?;
