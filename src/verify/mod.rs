@@ -23,7 +23,7 @@ use std::convert::Infallible;
 use std::fs::File;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::thread::{Scope, ScopedJoinHandle};
+use std::thread::Scope;
 
 use serde::Serialize;
 
@@ -34,7 +34,7 @@ use crate::format::{
     STATISTICS_DIR,
 };
 use crate::zipfile::layout::method_name;
-use crate::zipfile::parallel::{EarlyRead, EarlyReader, for_each_entry, worker_count};
+use crate::zipfile::parallel::{EarlyRead, EarlyReader, Joined, for_each_entry, worker_count};
 use crate::zipfile::{
     Entry, EntryData, EntryDigest, EntryKind, EntryReadError, Layout, LayoutError, ReadAt,
     read_entry,
@@ -286,7 +286,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
     // its entry is read, and small entries are read on another core as
     // they come, in the order and under the cap the data plan would give.
     let mut list_seen = false;
-    let mut early_list: Option<ScopedJoinHandle<'_, EarlyList>> = None;
+    let mut early_list: Option<Joined<'_, EarlyList>> = None;
     let mut early_data = EarlyReader::start(scope, source, |reader, source, data| {
         reader.read_data(source, data, |chunk| {
             done.fetch_add(chunk.len() as u64, Ordering::Relaxed);
@@ -303,7 +303,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             && options.read_data
             && entry.index >= EARLY_DATA_FROM
             // The list's thread has the other core first.
-            && early_list.as_ref().is_none_or(ScopedJoinHandle::is_finished)
+            && early_list.as_ref().is_none_or(Joined::is_finished)
             && let Ok(data) = EntryData::of(entry)
         {
             early_data.offer(entry.index, data);
@@ -318,7 +318,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             && (EARLY_LIST_SIZE..=MAX_LIST_SIZE).contains(&entry.central.uncompressed_size)
         {
             let entry = entry.clone();
-            early_list = Some(scope.spawn(move || {
+            early_list = Some(Joined::new(scope.spawn(move || {
                 let read = read_whole(source, &entry);
                 let parsed = read.as_ref().ok().map(|(bytes, _)| FileList::parse(bytes));
                 EarlyList {
@@ -326,7 +326,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
                     read,
                     parsed,
                 }
-            }));
+            })));
         }
     });
     let early_data = early_data.finish();
@@ -385,10 +385,7 @@ fn verify_in<'scope, S: ReadAt + Sync + ?Sized>(
             list_digest: None,
             list_paths_unique: false,
             list_aligned: None,
-            early_list: early_list.map(|early| match early.join() {
-                Ok(early) => early,
-                Err(panic) => std::panic::resume_unwind(panic),
-            }),
+            early_list: early_list.and_then(Joined::join),
         };
         let duplicates = duplicate_names(&layout);
         let list = checker.check_list(&files, duplicates.is_empty());

@@ -9,6 +9,11 @@
 //!
 //! An [`EarlyReader`] reads small entries on another core while the
 //! structure is still being read, as it hands them over.
+//!
+//! A thread that is not joined is waited for by its scope only until its
+//! closure returns; it may still be dropping its thread-local values when
+//! the scope has returned. A [`Joined`] thread is waited for to its end
+//! wherever it is dropped, so nothing runs on after the call that started it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
@@ -39,6 +44,46 @@ pub type WorkerSource<'a, S> = ReadAhead<'a, S>;
 
 /// One worker's answers: each entry's result by position in the selection.
 type Answers<T, E> = Vec<(usize, Result<T, E>)>;
+
+/// A scoped thread joined when it is dropped, so that it has ended, not
+/// only returned, before its owner goes: a panic of the thread is passed on
+/// unless the owner is already unwinding.
+pub struct Joined<'scope, T>(Option<ScopedJoinHandle<'scope, T>>);
+
+impl<'scope, T> Joined<'scope, T> {
+    /// Takes charge of `handle`.
+    pub fn new(handle: ScopedJoinHandle<'scope, T>) -> Self {
+        Joined(Some(handle))
+    }
+
+    /// Whether the thread's closure has returned.
+    pub fn is_finished(&self) -> bool {
+        self.0.as_ref().is_none_or(ScopedJoinHandle::is_finished)
+    }
+
+    /// Waits for the thread and answers what it returned (always some: the
+    /// handle is given up only here and when dropped); its panic is passed
+    /// on.
+    pub fn join(mut self) -> Option<T> {
+        match self.0.take()?.join() {
+            Ok(value) => Some(value),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    }
+}
+
+impl<T> Drop for Joined<'_, T> {
+    fn drop(&mut self) {
+        let Some(handle) = self.0.take() else {
+            return;
+        };
+        if let Err(panic) = handle.join()
+            && !std::thread::panicking()
+        {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
 
 /// How many workers to run: one per core.
 pub fn worker_count() -> usize {
@@ -272,11 +317,13 @@ struct EarlyBatch {
 /// only when its thread is free for it; what it does not take is left to
 /// be read with the rest, once the structure is whole.
 pub struct EarlyReader<'scope, T> {
+    // Declared before the thread, so dropped first: the thread ends when
+    // the channel closes, and a dropped reader then waits for it.
     sender: Option<mpsc::SyncSender<EarlyBatch>>,
     open: Option<EarlyBatch>,
     batch_span: u64,
     taken: Vec<(usize, EntryData)>,
-    thread: Option<ScopedJoinHandle<'scope, Vec<(usize, EntryData, T)>>>,
+    thread: Option<Joined<'scope, Vec<(usize, EntryData, T)>>>,
 }
 
 impl<'scope, T: Send + 'scope> EarlyReader<'scope, T> {
@@ -307,7 +354,7 @@ impl<'scope, T: Send + 'scope> EarlyReader<'scope, T> {
         // never idle while batches come, and never far behind.
         let (sender, receiver) = mpsc::sync_channel::<EarlyBatch>(1);
         early.sender = Some(sender);
-        early.thread = Some(scope.spawn(move || {
+        early.thread = Some(Joined::new(scope.spawn(move || {
             let mut reader = EntryReader::new();
             let ahead = ReadAhead::new(source, length, READ_AHEAD);
             let mut done = Vec::new();
@@ -318,7 +365,7 @@ impl<'scope, T: Send + 'scope> EarlyReader<'scope, T> {
                 }
             }
             done
-        }));
+        })));
         early
     }
 
@@ -374,7 +421,7 @@ impl<'scope, T: Send + 'scope> EarlyReader<'scope, T> {
 /// What an [`EarlyReader`] took, and its thread finishing it.
 pub struct EarlyRead<'scope, T> {
     taken: Vec<(usize, EntryData)>,
-    thread: Option<ScopedJoinHandle<'scope, Vec<(usize, EntryData, T)>>>,
+    thread: Option<Joined<'scope, Vec<(usize, EntryData, T)>>>,
 }
 
 impl<T> EarlyRead<'_, T> {
@@ -396,11 +443,7 @@ impl<T> EarlyRead<'_, T> {
     /// was taken of it: a caller uses a result only for an entry that still
     /// reads alike.
     pub fn join(self) -> Vec<(usize, EntryData, T)> {
-        match self.thread.map(ScopedJoinHandle::join) {
-            None => Vec::new(),
-            Some(Ok(done)) => done,
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-        }
+        self.thread.and_then(Joined::join).unwrap_or_default()
     }
 }
 
@@ -410,6 +453,48 @@ mod tests {
 
     use super::*;
     use crate::zipfile::EntryDigest;
+
+    /// Sets its flag when dropped, after a pause that leaves an unjoined
+    /// thread's scope time to return first.
+    struct SetsOnDrop(&'static std::sync::atomic::AtomicBool);
+
+    impl Drop for SetsOnDrop {
+        fn drop(&mut self) {
+            std::thread::sleep(Duration::from_millis(50));
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    thread_local! {
+        static LAST_WORDS: std::cell::RefCell<Option<SetsOnDrop>> =
+            const { std::cell::RefCell::new(None) };
+    }
+
+    #[test]
+    fn a_dropped_thread_has_ended_with_its_thread_locals_dropped() {
+        static DROPPED: AtomicBool = AtomicBool::new(false);
+        std::thread::scope(|scope| {
+            let thread = Joined::new(scope.spawn(|| {
+                LAST_WORDS.with(|last| *last.borrow_mut() = Some(SetsOnDrop(&DROPPED)));
+            }));
+            drop(thread);
+            assert!(DROPPED.load(Ordering::SeqCst));
+        });
+    }
+
+    #[test]
+    fn a_joined_threads_panic_is_passed_on_by_join_and_by_drop() {
+        let by_join = std::panic::catch_unwind(|| {
+            std::thread::scope(|scope| Joined::new(scope.spawn(|| panic!("worker"))).join())
+        });
+        assert!(by_join.is_err());
+        let by_drop = std::panic::catch_unwind(|| {
+            std::thread::scope(|scope| drop(Joined::new(scope.spawn(|| panic!("worker")))))
+        });
+        assert!(by_drop.is_err());
+        let answered = std::thread::scope(|scope| Joined::new(scope.spawn(|| 7)).join());
+        assert_eq!(answered, Some(7));
+    }
 
     /// An archive of `count` small deflated entries and, in the middle, one
     /// stored entry larger than a small entry may be.
