@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 seconds=${1:-600}
 cd "$here"
 mkdir -p logs
-for target in file_list verify inspect restore restore_entries http_input; do
+for target in file_list verify inspect restore restore_entries http_input small_inflate; do
     mkdir -p "corpus/$target"
     cargo fuzz run "$target" "corpus/$target" -- \
         -max_total_time="$seconds" -max_len=65536 -print_final_stats=1 \

@@ -28,3 +28,31 @@ newline"
 (cd "$odd" && sha256sum -- *) >"$list/escaped.sha256"
 rm -r "$odd"
 printf '' >"$list/empty.sha256"
+
+# The small inflater's input is two bytes of declared size (little-endian)
+# and then a raw deflate stream: every deflated entry of the fixtures of at
+# most 4 KiB compressed, as stored in its archive.
+small="$here/corpus/small_inflate"
+mkdir -p "$small"
+python3 - "$fixtures" "$small" <<'PY'
+import pathlib, struct, sys, zipfile
+
+fixtures, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for path in sorted(fixtures.glob("*.zip")):
+    data = path.read_bytes()
+    try:
+        infos = zipfile.ZipFile(path).infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        continue
+    for number, info in enumerate(infos):
+        if info.compress_type != zipfile.ZIP_DEFLATED or info.compress_size > 4096:
+            continue
+        at = info.header_offset
+        if data[at:at + 4] != b"PK\x03\x04":
+            continue
+        name_length, extra_length = struct.unpack_from("<HH", data, at + 26)
+        start = at + 30 + name_length + extra_length
+        stream = data[start:start + info.compress_size]
+        size = struct.pack("<H", min(info.file_size, 0xFFFF))
+        (out / f"{path.stem}-{number}").write_bytes(size + stream)
+PY
